@@ -1,0 +1,364 @@
+"""The object-type table: names, type ids, required and known properties, enums, associations.
+
+One pure table shared by the SDK (validation before sending, default association type ids)
+and the emulator (what it accepts and rejects). Sources: §5 of ``hubspot-wire.md`` (required
+properties, enums, default HUBSPOT_DEFINED association type ids) and HubSpot's object guides.
+Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+__all__ = [
+    "ASSOCIATION_TYPE_IDS",
+    "ENGAGEMENT_TYPES",
+    "OBJECT_TYPES",
+    "ObjectType",
+    "default_association_type_id",
+    "resolve_object_type",
+]
+
+#: System properties HubSpot sets itself; writes to them are ignored (read-only).
+ENGAGEMENT_SYSTEM_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+CRM_SYSTEM_PROPERTIES = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+CONTACT_SYSTEM_PROPERTIES = ("createdate", "lastmodifieddate", "hs_object_id")
+
+
+@attrs.frozen(kw_only=True)
+class ObjectType:
+    """One CRM object type as HubSpot defines it."""
+
+    #: Plural API name used in paths, e.g. ``"emails"``.
+    name: str
+    #: Object type id, e.g. ``"0-49"``.
+    type_id: str
+    #: Upper-case singular, as in HubSpot's messages ("Could not get some EMAIL objects").
+    singular: str
+    #: Properties that must be present (non-empty) to create a record.
+    required: tuple[str, ...] = ()
+    #: Writable properties HubSpot defines for the type (custom ones are added per portal).
+    properties: frozenset[str] = frozenset()
+    #: Read-only properties (set by HubSpot; ignored on write).
+    read_only: frozenset[str] = frozenset()
+    #: Enumerated properties and their allowed values.
+    enums: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    #: Properties returned by a read that names none (besides the system ones).
+    default_properties: tuple[str, ...] = ()
+    #: Properties whose values are unique across records (usable as ``idProperty``).
+    unique_properties: tuple[str, ...] = ()
+    #: True for the seven engagement (activity) types.
+    engagement: bool = False
+    #: Properties HubSpot always sets: creation date, last-modified date, object id.
+    system_properties: tuple[str, ...] = ENGAGEMENT_SYSTEM_PROPERTIES
+
+    @property
+    def created_property(self) -> str:
+        """The name of the creation-date system property."""
+        return self.system_properties[0]
+
+    @property
+    def modified_property(self) -> str:
+        """The name of the last-modified system property."""
+        return self.system_properties[1]
+
+
+def _fs(*values: str) -> frozenset[str]:
+    return frozenset(values)
+
+
+_COMMON_ENGAGEMENT = _fs("hs_timestamp", "hubspot_owner_id", "hs_attachment_ids")
+
+OBJECT_TYPES: tuple[ObjectType, ...] = (
+    ObjectType(
+        name="emails",
+        type_id="0-49",
+        singular="EMAIL",
+        required=("hs_timestamp", "hs_email_direction"),
+        properties=_COMMON_ENGAGEMENT
+        | _fs(
+            "hs_email_direction",
+            "hs_email_html",
+            "hs_email_status",
+            "hs_email_subject",
+            "hs_email_text",
+            "hs_email_headers",
+        ),
+        read_only=_fs(
+            "hs_email_from_email",
+            "hs_email_from_firstname",
+            "hs_email_from_lastname",
+            "hs_email_to_email",
+            "hs_email_to_firstname",
+            "hs_email_to_lastname",
+            "hs_email_cc_email",
+            "hs_email_bcc_email",
+        ),
+        enums={
+            "hs_email_direction": _fs("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"),
+            "hs_email_status": _fs("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
+        },
+        engagement=True,
+    ),
+    ObjectType(
+        name="postal_mail",
+        type_id="0-116",
+        singular="POSTAL_MAIL",
+        required=("hs_timestamp",),
+        properties=_COMMON_ENGAGEMENT | _fs("hs_postal_mail_body"),
+        engagement=True,
+    ),
+    ObjectType(
+        name="communications",
+        type_id="0-18",
+        singular="COMMUNICATION",
+        required=("hs_timestamp", "hs_communication_channel_type"),
+        properties=_COMMON_ENGAGEMENT
+        | _fs("hs_communication_channel_type", "hs_communication_logged_from", "hs_communication_body"),
+        enums={
+            "hs_communication_channel_type": _fs("WHATS_APP", "LINKEDIN_MESSAGE", "SMS"),
+            "hs_communication_logged_from": _fs("CRM"),
+        },
+        engagement=True,
+    ),
+    ObjectType(
+        name="calls",
+        type_id="0-48",
+        singular="CALL",
+        required=("hs_timestamp",),
+        properties=_COMMON_ENGAGEMENT
+        | _fs(
+            "hs_call_title",
+            "hs_call_body",
+            "hs_call_callee_object_id",
+            "hs_call_callee_object_type_id",
+            "hs_call_direction",
+            "hs_call_disposition",
+            "hs_call_duration",
+            "hs_call_from_number",
+            "hs_call_to_number",
+            "hs_call_recording_url",
+            "hs_call_status",
+            "hs_call_source",
+        ),
+        enums={
+            "hs_call_direction": _fs("INBOUND", "OUTBOUND"),
+            "hs_call_status": _fs(
+                "BUSY",
+                "CALLING_CRM_USER",
+                "CANCELED",
+                "COMPLETED",
+                "CONNECTING",
+                "FAILED",
+                "IN_PROGRESS",
+                "NO_ANSWER",
+                "QUEUED",
+                "RINGING",
+            ),
+            "hs_call_source": _fs("INTEGRATIONS_PLATFORM"),
+        },
+        engagement=True,
+    ),
+    ObjectType(
+        name="meetings",
+        type_id="0-47",
+        singular="MEETING",
+        required=("hs_timestamp",),
+        properties=_COMMON_ENGAGEMENT
+        | _fs(
+            "hs_meeting_title",
+            "hs_meeting_body",
+            "hs_internal_meeting_notes",
+            "hs_meeting_external_url",
+            "hs_meeting_location",
+            "hs_meeting_start_time",
+            "hs_meeting_end_time",
+            "hs_meeting_outcome",
+            "hs_activity_type",
+        ),
+        enums={
+            "hs_meeting_outcome": _fs(
+                "SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"
+            ),
+        },
+        engagement=True,
+    ),
+    ObjectType(
+        name="notes",
+        type_id="0-46",
+        singular="NOTE",
+        required=("hs_timestamp",),
+        properties=_COMMON_ENGAGEMENT | _fs("hs_note_body"),
+        engagement=True,
+    ),
+    ObjectType(
+        name="tasks",
+        type_id="0-27",
+        singular="TASK",
+        required=("hs_timestamp",),
+        properties=_COMMON_ENGAGEMENT
+        | _fs(
+            "hs_task_body",
+            "hs_task_subject",
+            "hs_task_status",
+            "hs_task_priority",
+            "hs_task_type",
+            "hs_task_reminders",
+        ),
+        enums={
+            # The docs list COMPLETED and NOT_STARTED; HubSpot's own agent skills add the rest.
+            "hs_task_status": _fs("COMPLETED", "NOT_STARTED", "IN_PROGRESS", "DEFERRED", "WAITING"),
+            "hs_task_priority": _fs("LOW", "MEDIUM", "HIGH"),
+            "hs_task_type": _fs("EMAIL", "CALL", "TODO"),
+        },
+        engagement=True,
+    ),
+    ObjectType(
+        name="contacts",
+        type_id="0-1",
+        singular="CONTACT",
+        properties=_fs(
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "company",
+            "website",
+            "jobtitle",
+            "lifecyclestage",
+            "address",
+            "city",
+            "state",
+            "zip",
+            "country",
+            "hubspot_owner_id",
+            "hs_pinned_engagement_id",
+        ),
+        default_properties=("firstname", "lastname", "email"),
+        unique_properties=("email",),
+        system_properties=CONTACT_SYSTEM_PROPERTIES,
+    ),
+    ObjectType(
+        name="companies",
+        type_id="0-2",
+        singular="COMPANY",
+        properties=_fs(
+            "name",
+            "domain",
+            "website",
+            "industry",
+            "phone",
+            "city",
+            "state",
+            "country",
+            "numberofemployees",
+            "hubspot_owner_id",
+            "hs_pinned_engagement_id",
+        ),
+        default_properties=("name", "domain"),
+        system_properties=CRM_SYSTEM_PROPERTIES,
+    ),
+    ObjectType(
+        name="deals",
+        type_id="0-3",
+        singular="DEAL",
+        properties=_fs(
+            "dealname",
+            "amount",
+            "closedate",
+            "pipeline",
+            "dealstage",
+            "hubspot_owner_id",
+            "hs_pinned_engagement_id",
+        ),
+        default_properties=("dealname", "amount", "closedate", "pipeline", "dealstage"),
+        system_properties=CRM_SYSTEM_PROPERTIES,
+    ),
+    ObjectType(
+        name="tickets",
+        type_id="0-5",
+        singular="TICKET",
+        properties=_fs(
+            "subject",
+            "content",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_priority",
+            "hubspot_owner_id",
+            "hs_pinned_engagement_id",
+        ),
+        default_properties=("subject", "content", "hs_pipeline", "hs_pipeline_stage"),
+        system_properties=CRM_SYSTEM_PROPERTIES,
+    ),
+)
+
+ENGAGEMENT_TYPES: tuple[ObjectType, ...] = tuple(t for t in OBJECT_TYPES if t.engagement)
+
+_BY_KEY: dict[str, ObjectType] = {}
+for _t in OBJECT_TYPES:
+    _BY_KEY[_t.name] = _t
+    _BY_KEY[_t.type_id] = _t
+    _BY_KEY[_t.singular.lower()] = _t
+# Spellings HubSpot accepts in paths besides the plural name and the type id.
+_BY_KEY["postal_mails"] = _BY_KEY["postal_mail"]
+
+
+def resolve_object_type(name_or_type_id: str) -> ObjectType | None:
+    """The known type for a plural name, singular name or type id (case-insensitive), or None."""
+    return _BY_KEY.get(name_or_type_id.strip().lower())
+
+
+# Default HUBSPOT_DEFINED association type ids (wire notes §5), keyed (from name, to name).
+_ENGAGEMENT_TO: dict[str, tuple[int, int, int, int]] = {
+    # engagement: (contact, company, deal, ticket)
+    "emails": (198, 186, 210, 224),
+    "postal_mail": (453, 459, 457, 455),
+    "communications": (81, 87, 85, 83),
+    "calls": (194, 182, 206, 220),
+    "meetings": (200, 188, 212, 226),
+    "notes": (202, 190, 214, 228),
+    "tasks": (204, 192, 216, 230),
+}
+_TO_ENGAGEMENT: dict[str, tuple[int, int, int, int, int, int, int]] = {
+    # record: (email, postal mail, communication, call, meeting, note, task)
+    "contacts": (197, 454, 82, 193, 199, 201, 203),
+    "companies": (185, 460, 88, 181, 187, 189, 191),
+    "deals": (209, 458, 86, 205, 211, 213, 215),
+    "tickets": (223, 456, 84, 219, 225, 227, 229),
+}
+_RECORDS = ("contacts", "companies", "deals", "tickets")
+_ENGAGEMENTS = ("emails", "postal_mail", "communications", "calls", "meetings", "notes", "tasks")
+
+ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
+    ("contacts", "companies"): 279,
+    ("companies", "contacts"): 280,
+    ("deals", "contacts"): 3,
+    ("contacts", "deals"): 4,
+    ("deals", "companies"): 341,
+    ("companies", "deals"): 342,
+    ("contacts", "tickets"): 15,
+    ("tickets", "contacts"): 16,
+    ("deals", "tickets"): 27,
+    ("tickets", "deals"): 28,
+    ("tickets", "companies"): 339,
+    ("companies", "tickets"): 340,
+}
+for _eng, _ids in _ENGAGEMENT_TO.items():
+    for _rec, _id in zip(_RECORDS, _ids, strict=True):
+        ASSOCIATION_TYPE_IDS[(_eng, _rec)] = _id
+for _rec, _rids in _TO_ENGAGEMENT.items():
+    for _eng, _id in zip(_ENGAGEMENTS, _rids, strict=True):
+        ASSOCIATION_TYPE_IDS[(_rec, _eng)] = _id
+
+
+def default_association_type_id(from_type: str, to_type: str) -> int | None:
+    """The default HUBSPOT_DEFINED association type id between two types, or None if unknown.
+
+    Either side may be a plural name, singular name or type id.
+    """
+    a, b = resolve_object_type(from_type), resolve_object_type(to_type)
+    if a is None or b is None:
+        return None
+    return ASSOCIATION_TYPE_IDS.get((a.name, b.name))

@@ -1,0 +1,1 @@
+"""A faithful local HubSpot for tests, benchmarks and the CLI's ``--sandbox`` mode."""
