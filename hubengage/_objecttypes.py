@@ -116,7 +116,11 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         singular="COMMUNICATION",
         required=("hs_timestamp", "hs_communication_channel_type"),
         properties=_COMMON_ENGAGEMENT
-        | _fs("hs_communication_channel_type", "hs_communication_logged_from", "hs_communication_body"),
+        | _fs(
+            "hs_communication_channel_type",
+            "hs_communication_logged_from",
+            "hs_communication_body",
+        ),
         enums={
             "hs_communication_channel_type": _fs("WHATS_APP", "LINKEDIN_MESSAGE", "SMS"),
             "hs_communication_logged_from": _fs("CRM"),
