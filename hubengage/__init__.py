@@ -1,6 +1,133 @@
-"""hubengage: an asyncio SDK for HubSpot's CRM object APIs, engagements first."""
+"""hubengage: an asyncio SDK for HubSpot's CRM object APIs, engagements first.
 
-from __future__ import annotations
+::
 
-__all__: list[str] = []
+    from hubengage import HubSpot, Email, EmailDirection, Association
+
+    async with HubSpot() as hs:       # token from HUBSPOT_ACCESS_TOKEN
+        rec = await hs.emails.create(
+            Email(timestamp=..., direction=EmailDirection.EMAIL, subject="Let's talk"),
+            associations=[Association.contact(601)],
+        )
+
+Single calls are coalesced into 100-input batch requests under a rolling-window rate limiter,
+retried per policy, and every multi-status result is mapped back to the call that made it.
+"""
+
+from ._bulk import NewRecord, Outcome, RecordUpdate
+from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TOKEN_ENV_VAR, ClientState, HubSpot
+from ._clock import Clock, LoopClock
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    ConflictError,
+    DailyLimitError,
+    HubEngageError,
+    InvalidInputError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ScopeError,
+    ServerError,
+    TransportError,
+    TransportTimeoutError,
+    ValidationError,
+)
+from ._limiter import Bucket, RateLimits
+from ._resources import EngagementResource, ObjectResource, RecordResource
+from ._retry import RetryConfig
+from ._search import Filter, SearchResultsTruncatedWarning, Sort
+from ._stats import ClientStats
+from ._transport import AiohttpTransport, Request, Response, Transport
+from .models import (
+    AssociatedId,
+    Association,
+    AssociationCategory,
+    Call,
+    CallDirection,
+    CallStatus,
+    Communication,
+    CommunicationChannel,
+    CrmObject,
+    Email,
+    EmailAddress,
+    EmailDirection,
+    EmailHeaders,
+    EmailStatus,
+    Meeting,
+    MeetingOutcome,
+    Note,
+    PostalMail,
+    Task,
+    TaskPriority,
+    TaskStatus,
+    TaskType,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "BASE_URL_ENV_VAR",
+    "DEFAULT_BASE_URL",
+    "TOKEN_ENV_VAR",
+    "APIError",
+    "AiohttpTransport",
+    "AssociatedId",
+    "Association",
+    "AssociationCategory",
+    "AuthenticationError",
+    "Bucket",
+    "Call",
+    "CallDirection",
+    "CallStatus",
+    "ClientClosedError",
+    "ClientState",
+    "ClientStats",
+    "Clock",
+    "Communication",
+    "CommunicationChannel",
+    "ConflictError",
+    "CrmObject",
+    "DailyLimitError",
+    "Email",
+    "EmailAddress",
+    "EmailDirection",
+    "EmailHeaders",
+    "EmailStatus",
+    "EngagementResource",
+    "Filter",
+    "HubEngageError",
+    "HubSpot",
+    "InvalidInputError",
+    "LoopClock",
+    "Meeting",
+    "MeetingOutcome",
+    "NewRecord",
+    "NotFoundError",
+    "Note",
+    "ObjectResource",
+    "Outcome",
+    "OutcomeUnknownError",
+    "PostalMail",
+    "RateLimitError",
+    "RateLimits",
+    "RecordResource",
+    "RecordUpdate",
+    "Request",
+    "Response",
+    "RetryConfig",
+    "ScopeError",
+    "SearchResultsTruncatedWarning",
+    "ServerError",
+    "Sort",
+    "Task",
+    "TaskPriority",
+    "TaskStatus",
+    "TaskType",
+    "Transport",
+    "TransportError",
+    "TransportTimeoutError",
+    "ValidationError",
+    "__version__",
+]

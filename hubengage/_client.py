@@ -1,0 +1,234 @@
+"""The client: ``HubSpot``, an async context manager that owns one pipeline and one batcher.
+
+It wires the parts of the data path together (transport → limiter → retry → pipeline →
+batcher), exposes a resource per object type, and owns the lifecycle: OPEN → CLOSING (no new
+calls; what is queued is sent) → CLOSED (every call raises ``ClientClosedError``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from functools import cached_property
+from types import TracebackType
+
+from ._batcher import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, Batcher
+from ._clock import Clock, LoopClock
+from ._errors import ClientClosedError, InvalidInputError
+from ._limiter import Bucket, RateLimiter, RateLimits
+from ._objecttypes import resolve_object_type
+from ._pipeline import RequestPipeline
+from ._resources import EngagementResource, ObjectResource, RecordResource
+from ._retry import RetryConfig, RetryPolicy
+from ._stats import ClientStats
+from ._transport import DEFAULT_TIMEOUT, AiohttpTransport, Request, Response, Transport
+
+__all__ = ["BASE_URL_ENV_VAR", "DEFAULT_BASE_URL", "TOKEN_ENV_VAR", "ClientState", "HubSpot"]
+
+#: HubSpot's API host.
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+#: Where ``HubSpot()`` looks for the access token when none is passed.
+TOKEN_ENV_VAR = "HUBSPOT_ACCESS_TOKEN"
+#: Where ``HubSpot()`` looks for the base URL when none is passed (e.g. an emulator's URL).
+BASE_URL_ENV_VAR = "HUBSPOT_BASE_URL"
+
+
+class ClientState(enum.Enum):
+    """Where a client is in its life."""
+
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class HubSpot:
+    """An asyncio client for HubSpot's CRM object APIs.
+
+    ::
+
+        async with HubSpot(access_token=token) as hs:
+            rec = await hs.emails.create(Email(...), associations=[Association.contact(601)])
+
+    ``access_token`` defaults to the ``HUBSPOT_ACCESS_TOKEN`` environment variable and
+    ``base_url`` to ``HUBSPOT_BASE_URL``, else ``https://api.hubapi.com``.
+    ``rate_limits`` and ``retry`` tune the limiter and the retry policy; ``timeout`` bounds
+    each HTTP request in seconds. ``batching=False`` sends every write and read on the
+    single-record endpoints. ``max_in_flight`` caps concurrent batch requests and
+    ``max_pending`` caps calls accepted but not yet completed (further calls wait for room).
+    ``transport`` replaces the aiohttp transport (tests, proxies); ``clock`` replaces the
+    event loop's clock (tests).
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        base_url: str | None = None,
+        rate_limits: RateLimits | None = None,
+        retry: RetryConfig | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batching: bool = True,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
+        if transport is None:
+            token = access_token if access_token is not None else os.environ.get(TOKEN_ENV_VAR)
+            if not token:
+                raise InvalidInputError(
+                    f"no access token: pass access_token=... or set {TOKEN_ENV_VAR}",
+                    field="access_token",
+                )
+            transport = AiohttpTransport(base_url=base_url, access_token=token, timeout=timeout)
+        self._clock: Clock = clock or LoopClock()
+        #: Counters of requests, 429s, retries, batches and item outcomes.
+        self.stats = ClientStats()
+        self._transport = transport
+        self._limiter = RateLimiter(rate_limits or RateLimits(), clock=self._clock)
+        self._pipeline = RequestPipeline(
+            transport=transport,
+            limiter=self._limiter,
+            retry=RetryPolicy(retry or RetryConfig()),
+            clock=self._clock,
+            stats=self.stats,
+        )
+        self._batcher: Batcher | None = (
+            Batcher(
+                self._pipeline,
+                stats=self.stats,
+                max_in_flight=max_in_flight,
+                max_pending=max_pending,
+            )
+            if batching
+            else None
+        )
+        self._state = ClientState.OPEN
+        self._base_url = base_url
+
+    def __repr__(self) -> str:
+        return f"HubSpot(base_url={self._base_url!r}, state={self._state.value})"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClientState:
+        """OPEN, CLOSING or CLOSED."""
+        return self._state
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter (its ``snapshot()`` shows the budget in force)."""
+        return self._limiter
+
+    @property
+    def batcher(self) -> Batcher | None:
+        """The batcher, or None with ``batching=False``."""
+        return self._batcher
+
+    def check_open(self) -> None:
+        """Raise ``ClientClosedError`` once ``aclose()`` has begun."""
+        if self._state is not ClientState.OPEN:
+            raise ClientClosedError(f"the client is {self._state.value}; make a new one")
+
+    async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
+        """Send one raw request through the pipeline (limiter, transport, retry policy)."""
+        self.check_open()
+        return await self._pipeline.send(request, bucket=bucket)
+
+    async def flush(self) -> None:
+        """Wait until every call queued so far has completed (success or error)."""
+        if self._batcher is not None:
+            await self._batcher.flush()
+
+    async def aclose(self) -> None:
+        """Send everything queued, wait for it, then close connections. Idempotent."""
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSING
+        try:
+            if self._batcher is not None:
+                await self._batcher.aclose()
+        finally:
+            await self._transport.aclose()
+            self._state = ClientState.CLOSED
+
+    async def __aenter__(self) -> HubSpot:
+        self.check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- resources ------------------------------------------------------------------------
+
+    def objects(self, object_type: str) -> ObjectResource:
+        """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""
+        known = resolve_object_type(object_type)
+        if known is not None and known.engagement:
+            return EngagementResource(self, object_type)
+        if known is not None and known.name in ("contacts", "companies", "deals", "tickets"):
+            return RecordResource(self, object_type)
+        return ObjectResource(self, object_type)
+
+    @cached_property
+    def emails(self) -> EngagementResource:
+        """Email engagements (``0-49``)."""
+        return EngagementResource(self, "emails")
+
+    @cached_property
+    def postal_mail(self) -> EngagementResource:
+        """Postal mail engagements (``0-116``)."""
+        return EngagementResource(self, "postal_mail")
+
+    @cached_property
+    def communications(self) -> EngagementResource:
+        """Communications: WhatsApp, LinkedIn and SMS messages (``0-18``)."""
+        return EngagementResource(self, "communications")
+
+    @cached_property
+    def calls(self) -> EngagementResource:
+        """Call engagements (``0-48``)."""
+        return EngagementResource(self, "calls")
+
+    @cached_property
+    def meetings(self) -> EngagementResource:
+        """Meeting engagements (``0-47``)."""
+        return EngagementResource(self, "meetings")
+
+    @cached_property
+    def notes(self) -> EngagementResource:
+        """Note engagements (``0-46``)."""
+        return EngagementResource(self, "notes")
+
+    @cached_property
+    def tasks(self) -> EngagementResource:
+        """Task engagements (``0-27``)."""
+        return EngagementResource(self, "tasks")
+
+    @cached_property
+    def contacts(self) -> RecordResource:
+        """Contacts (``0-1``)."""
+        return RecordResource(self, "contacts")
+
+    @cached_property
+    def companies(self) -> RecordResource:
+        """Companies (``0-2``)."""
+        return RecordResource(self, "companies")
+
+    @cached_property
+    def deals(self) -> RecordResource:
+        """Deals (``0-3``)."""
+        return RecordResource(self, "deals")
+
+    @cached_property
+    def tickets(self) -> RecordResource:
+        """Tickets (``0-5``)."""
+        return RecordResource(self, "tickets")

@@ -1,0 +1,351 @@
+"""HubSpot's request budgets: the rolling burst window, the daily quota, the search bucket.
+
+HubSpot counts a request against its rolling window when the request *arrives*, and a window
+of ``MAX`` requests per ``INTERVAL`` admits at most ``MAX`` arrivals in any ``INTERVAL``
+(wire notes §1). The client cannot see arrival times, so it uses a rule that is safe for any
+arrival instant between the moment it takes a slot and the moment the response comes back:
+
+    admit a new request at time ``t`` iff
+        in_flight + #{released r : r + INTERVAL > t} + phantoms  <  MAX
+
+Proof sketch: a request admitted at ``t`` arrives at some ``a >= t``. Every request of ours
+that HubSpot counts at ``a`` arrived in ``(a - INTERVAL, a]``; it is either still in flight at
+``t`` (counted), or was released at ``r >= its arrival > a - INTERVAL``, hence
+``r + INTERVAL > a >= t`` (counted). So no admitted request can be the ``MAX + 1``-th in
+any window, whatever the latency. ``phantoms`` are requests *others* made on the same token,
+seen through ``X-HubSpot-RateLimit-Remaining`` (calibration); a 429 pauses the bucket.
+
+Why not ``aiolimiter.AsyncLimiter``: it is a leaky bucket that drips capacity back
+continuously (``MAX / INTERVAL`` per second). After a full burst of ``MAX`` it admits new
+requests within the same rolling window, which HubSpot answers with 429. The rule above
+frees a slot exactly ``INTERVAL`` after its response, which is both safe and lets a
+saturated client send ``MAX`` requests per ``INTERVAL`` plus latency: the physical limit.
+
+Waiters are served first in, first out; one waker task per bucket sleeps on the injected
+:class:`~hubengage._clock.Clock` until the next slot frees, so tests control time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._clock import Clock, LoopClock
+from ._errors import DailyLimitError, InvalidInputError, RateLimitError
+
+__all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
+
+
+class Bucket(enum.Enum):
+    """Which budget a request spends: the burst window, or the search API's own bucket."""
+
+    BURST = "burst"
+    SEARCH = "search"
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise InvalidInputError(f"must be positive, got {value!r}", field=attribute.name)
+
+
+@attrs.frozen(kw_only=True)
+class RateLimits:
+    """The budgets the client keeps to (HubSpot's Free/Starter private-app defaults).
+
+    ``requests_per_interval`` per ``interval_seconds`` is the burst window (100 / 10 s;
+    190 for Professional and Enterprise, 250 with the API limit add-on). ``daily`` is the
+    account's daily quota (None: no local count; the ``X-HubSpot-RateLimit-Daily-Remaining``
+    header and a ``DAILY`` 429 still stop the client). ``search_per_second`` requests per
+    ``search_interval_seconds`` is the search API's bucket (5 / 1 s). With ``calibrate``
+    the limiter tightens itself to the ``X-HubSpot-RateLimit-*`` headers HubSpot sends
+    (a lower ``Max``, a longer interval, requests made by other apps on the same token).
+    After the daily quota is spent, calls fail fast with ``DailyLimitError`` for
+    ``daily_cooldown_seconds`` before one request probes again.
+    """
+
+    requests_per_interval: int = attrs.field(default=100, validator=_positive)
+    interval_seconds: float = attrs.field(default=10.0, validator=_positive)
+    daily: int | None = attrs.field(default=250_000, validator=_positive)
+    search_per_second: int = attrs.field(default=5, validator=_positive)
+    search_interval_seconds: float = attrs.field(default=1.0, validator=_positive)
+    calibrate: bool = True
+    daily_cooldown_seconds: float = attrs.field(default=900.0, validator=_positive)
+
+
+@attrs.define(eq=False)
+class Slot:
+    """Permission for one request. Hand it back with ``release`` (sent) or ``abandon``."""
+
+    bucket: Bucket
+    acquired_at: float
+    done: bool = False
+
+
+class _Window:
+    """One bucket's rolling window: the admission rule of the module docstring."""
+
+    def __init__(self, bucket: Bucket, maximum: int, interval: float) -> None:
+        self.bucket = bucket
+        self.maximum = maximum
+        self.interval = interval
+        self.in_flight = 0
+        #: Times at which released requests leave the window (monotone: see ``release``).
+        self.expiries: collections.deque[float] = collections.deque()
+        self.phantoms = 0
+        self.phantoms_until = 0.0
+        self.paused_until = 0.0
+        self.waiters: collections.deque[asyncio.Future[Slot]] = collections.deque()
+        self.waker: asyncio.Task[None] | None = None
+
+    def used(self, now: float) -> int:
+        expiries = self.expiries
+        while expiries and expiries[0] <= now:
+            expiries.popleft()
+        phantoms = self.phantoms if now < self.phantoms_until else 0
+        return self.in_flight + len(expiries) + phantoms
+
+    def can_admit(self, now: float) -> bool:
+        return now >= self.paused_until and self.used(now) < self.maximum
+
+    def next_change(self, now: float) -> float | None:
+        """When capacity may next free up without a release, or None (only a release can)."""
+        candidates = []
+        if now < self.paused_until:
+            candidates.append(self.paused_until)
+        if self.expiries:
+            candidates.append(self.expiries[0])
+        if self.phantoms and now < self.phantoms_until:
+            candidates.append(self.phantoms_until)
+        return max(min(candidates), now) if candidates else None
+
+
+class RateLimiter:
+    """Admits requests within HubSpot's budgets. One per client; all its tasks share it.
+
+    ``acquire(bucket)`` waits for a :class:`Slot` (first in, first out) and raises
+    ``DailyLimitError`` at once while the daily quota is spent. Every slot is returned with
+    ``release(slot, headers)`` once its response (or failure) is in, or ``abandon(slot)`` when
+    no request was sent with it. ``on_rate_limited`` reacts to a 429.
+    """
+
+    def __init__(self, limits: RateLimits | None = None, *, clock: Clock | None = None) -> None:
+        self.limits = limits or RateLimits()
+        self.clock: Clock = clock or LoopClock()
+        self._windows = {
+            Bucket.BURST: _Window(
+                Bucket.BURST, self.limits.requests_per_interval, self.limits.interval_seconds
+            ),
+            Bucket.SEARCH: _Window(
+                Bucket.SEARCH, self.limits.search_per_second, self.limits.search_interval_seconds
+            ),
+        }
+        self._daily_blocked_until = 0.0
+        self._daily_used = 0
+        self._daily_started: float | None = None
+
+    # -- acquire / release ----------------------------------------------------------------
+
+    async def acquire(self, bucket: Bucket = Bucket.BURST) -> Slot:
+        """Wait for a slot in ``bucket``. Raises ``DailyLimitError`` while the quota is spent."""
+        window = self._windows[bucket]
+        now = self.clock.now()
+        self._check_daily(now)
+        if not window.waiters and window.can_admit(now):
+            return self._admit(window, now)
+        future: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
+        window.waiters.append(future)
+        self._ensure_waker(window)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self.abandon(future.result())
+            else:
+                with contextlib.suppress(ValueError):
+                    window.waiters.remove(future)
+            raise
+
+    def release(self, slot: Slot, headers: Mapping[str, str] | None) -> None:
+        """The request was sent (whatever came back): keep it in the window for an interval.
+
+        ``headers`` (lower-case keys) are the response's, or None when there was none.
+        """
+        if slot.done:
+            return
+        slot.done = True
+        window = self._windows[slot.bucket]
+        now = self.clock.now()
+        window.in_flight -= 1
+        window.expiries.append(now + window.interval)
+        if headers:
+            self._calibrate(window, headers, now)
+        self._pump(window)
+
+    def abandon(self, slot: Slot) -> None:
+        """The slot was not used for a request: give it back at once."""
+        if slot.done:
+            return
+        slot.done = True
+        window = self._windows[slot.bucket]
+        window.in_flight -= 1
+        if self._daily_used:
+            self._daily_used -= 1
+        self._pump(window)
+
+    def on_rate_limited(self, error: RateLimitError, bucket: Bucket) -> None:
+        """React to a 429: stop for the day, or pause the bucket until it has room again."""
+        now = self.clock.now()
+        if isinstance(error, DailyLimitError) or error.policy_name == "DAILY":
+            self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
+            self._fail_waiters_daily()
+            return
+        window = self._windows[Bucket.SEARCH if error.is_search_limit else bucket]
+        pause = error.retry_after if error.retry_after is not None else window.interval
+        window.paused_until = max(window.paused_until, now + pause)
+        self._ensure_waker(window)
+
+    async def aclose(self) -> None:
+        """Stop the waker tasks (waiters, if any, are cancelled)."""
+        for window in self._windows.values():
+            for waiter in window.waiters:
+                waiter.cancel()
+            window.waiters.clear()
+            if window.waker is not None and not window.waker.done():
+                window.waker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await window.waker
+            window.waker = None
+
+    # -- introspection --------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The budget in force and how much of it is in use, per bucket."""
+        now = self.clock.now()
+        out: dict[str, Any] = {}
+        for bucket, window in self._windows.items():
+            out[bucket.value] = {
+                "max": window.maximum,
+                "interval_seconds": window.interval,
+                "in_flight": window.in_flight,
+                "used": window.used(now),
+                "phantoms": window.phantoms if now < window.phantoms_until else 0,
+                "paused_for": max(0.0, window.paused_until - now),
+                "waiting": len(window.waiters),
+            }
+        out["daily_blocked_for"] = max(0.0, self._daily_blocked_until - now)
+        out["daily_used"] = self._daily_used
+        return out
+
+    def reset_daily(self) -> None:
+        """Forget a spent daily quota (e.g. after midnight in the account's time zone)."""
+        self._daily_blocked_until = 0.0
+        self._daily_used = 0
+        self._daily_started = None
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _admit(self, window: _Window, now: float) -> Slot:
+        window.in_flight += 1
+        if self.limits.daily is not None:
+            if self._daily_started is None or now - self._daily_started >= 86_400:
+                self._daily_started, self._daily_used = now, 0
+            self._daily_used += 1
+        return Slot(window.bucket, now)
+
+    def _check_daily(self, now: float) -> None:
+        if now < self._daily_blocked_until:
+            raise DailyLimitError(
+                "the daily request quota is spent (HubSpot said so); retrying in "
+                f"{self._daily_blocked_until - now:.0f}s",
+                status=429,
+                policy_name="DAILY",
+            )
+        daily = self.limits.daily
+        if (
+            daily is not None
+            and self._daily_started is not None
+            and now - self._daily_started < 86_400
+            and self._daily_used >= daily
+        ):
+            raise DailyLimitError(
+                f"the configured daily quota of {daily} requests is spent",
+                status=429,
+                policy_name="DAILY",
+            )
+
+    def _calibrate(self, window: _Window, headers: Mapping[str, str], now: float) -> None:
+        remaining_daily = _int_header(headers, "x-hubspot-ratelimit-daily-remaining")
+        if remaining_daily is not None and remaining_daily <= 0:
+            self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
+        if not self.limits.calibrate or window.bucket is not Bucket.BURST:
+            return
+        maximum = _int_header(headers, "x-hubspot-ratelimit-max")
+        interval_ms = _int_header(headers, "x-hubspot-ratelimit-interval-milliseconds")
+        remaining = _int_header(headers, "x-hubspot-ratelimit-remaining")
+        if maximum is not None and maximum > 0:
+            window.maximum = min(self.limits.requests_per_interval, maximum)
+        if interval_ms is not None and interval_ms > 0:
+            # Only ever lengthen: expiries stay monotone and the rule stays safe.
+            window.interval = max(window.interval, interval_ms / 1000)
+        if maximum is not None and remaining is not None:
+            # Requests HubSpot counted that we cannot account for were made by others.
+            ours = window.in_flight + len(window.expiries)
+            window.phantoms = max(0, (maximum - remaining) - ours)
+            window.phantoms_until = now + window.interval
+
+    def _pump(self, window: _Window) -> None:
+        """Hand slots to waiters, in order, while the window has room."""
+        now = self.clock.now()
+        if window.waiters and now < self._daily_blocked_until:
+            self._fail_waiters_daily()
+            return
+        while window.waiters and window.can_admit(now):
+            future = window.waiters.popleft()
+            if future.done():
+                continue
+            future.set_result(self._admit(window, now))
+        if window.waiters:
+            self._ensure_waker(window)
+
+    def _ensure_waker(self, window: _Window) -> None:
+        if window.waiters and (window.waker is None or window.waker.done()):
+            window.waker = asyncio.get_running_loop().create_task(self._wake(window))
+
+    async def _wake(self, window: _Window) -> None:
+        """Sleep until capacity frees by time alone, then serve waiters; exit when idle."""
+        while window.waiters:
+            self._pump(window)
+            if not window.waiters:
+                return
+            now = self.clock.now()
+            at = window.next_change(now)
+            if at is None:
+                return  # only a release can free capacity; it pumps
+            await self.clock.sleep(max(at - now, 0.0))
+
+    def _fail_waiters_daily(self) -> None:
+        for window in self._windows.values():
+            while window.waiters:
+                future = window.waiters.popleft()
+                if not future.done():
+                    future.set_exception(
+                        DailyLimitError(
+                            "the daily request quota is spent", status=429, policy_name="DAILY"
+                        )
+                    )
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

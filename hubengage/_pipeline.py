@@ -1,0 +1,106 @@
+"""The request pipeline: RateLimiter.acquire → Transport.send → classify → RetryPolicy.
+
+Every HTTP request the SDK makes, single or batch, goes through :meth:`RequestPipeline.send`,
+so rate limiting, retries, error classification and request stats live in exactly one loop.
+It returns a 2xx response (207 included: the multi-status decoder reads it) or raises the
+final error. It does not parse success bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ._clock import Clock
+from ._errors import HubEngageError, RateLimitError, TransportError, error_from_response
+from ._limiter import Bucket, RateLimiter, Slot
+from ._retry import RetryPolicy
+from ._stats import ClientStats
+from ._transport import Request, Response, Transport
+
+__all__ = ["RequestPipeline"]
+
+logger = logging.getLogger("hubengage")
+
+#: The status recorded in stats for a request that got no response.
+NO_RESPONSE = 0
+
+
+class RequestPipeline:
+    """Sends requests under the rate limiter, classifies failures and retries per policy."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        limiter: RateLimiter,
+        retry: RetryPolicy,
+        clock: Clock,
+        stats: ClientStats,
+    ) -> None:
+        self.transport = transport
+        self.limiter = limiter
+        self.retry = retry
+        self.clock = clock
+        self.stats = stats
+
+    async def send(
+        self, request: Request, *, bucket: Bucket = Bucket.BURST, slot: Slot | None = None
+    ) -> Response:
+        """Send ``request`` until it succeeds or the retry policy gives up.
+
+        Returns the first 2xx response. Raises the last ``HubEngageError`` when the policy
+        says stop, and ``DailyLimitError`` at once (nothing sent) when the daily quota is
+        spent. Cancellation propagates untouched and frees the limiter slot. ``slot`` is a
+        limiter slot the caller already holds for the first attempt (the batcher takes its
+        slot before it drains its queue); retries take fresh slots.
+        """
+        started = self.clock.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(request, bucket, slot)
+            slot = None
+            if isinstance(outcome, Response):
+                return outcome
+            decision = self.retry.decide(outcome, attempt, self.clock.now() - started)
+            if not decision.retry:
+                raise outcome
+            self.stats.retries += 1
+            logger.warning(
+                "retrying %s (attempt %d failed: %s; %s); next attempt in %.2fs",
+                request.describe(),
+                attempt,
+                outcome,
+                decision.reason,
+                decision.delay,
+            )
+            if decision.delay > 0:
+                await self.clock.sleep(decision.delay)
+
+    async def _attempt(
+        self, request: Request, bucket: Bucket, slot: Slot | None
+    ) -> Response | HubEngageError:
+        """One try: a slot, a send, a classification. Returns the response or the error."""
+        if slot is None:
+            slot = await self.limiter.acquire(bucket)
+        try:
+            response = await self.transport.send(request)
+        except TransportError as exc:
+            self.limiter.release(slot, None)
+            self.stats.requests[(request.endpoint, NO_RESPONSE)] += 1
+            return exc
+        except asyncio.CancelledError:
+            # The request may have reached HubSpot: keep the slot in the window.
+            self.limiter.release(slot, None)
+            raise
+        self.limiter.release(slot, response.headers)
+        self.stats.requests[(request.endpoint, response.status)] += 1
+        if response.ok:
+            return response
+        error = error_from_response(response.status, response.headers, response.body)
+        if isinstance(error, RateLimitError):
+            policy = error.policy_name or ("SEARCH" if error.is_search_limit else "UNKNOWN")
+            self.stats.rate_limited[policy] += 1
+            self.limiter.on_rate_limited(error, bucket)
+        return error

@@ -1,0 +1,143 @@
+"""The retry policy: a pure function from (error, attempt, time spent) to retry-or-not and a wait.
+
+No I/O here; the pipeline sleeps. What is retried (wire notes §4, §6.3):
+
+- 429 ``TEN_SECONDLY_ROLLING`` (or a 429 without a policy): at once, or after ``Retry-After``;
+  the rate limiter pauses the bucket for the rest of the window, so the retry waits there.
+- 429 from the search API (``secondly limit``): after ``Retry-After`` or one second.
+- 423 Locked: at least ``locked_backoff`` (HubSpot: "locks last for 2 seconds").
+- 477 Migration in Progress: after ``Retry-After`` when it fits the time budget.
+- 5xx (HTML from HubSpot's edge, 502/503/504/52x), dropped connections and timeouts:
+  exponential backoff with full jitter (``backoff.expo`` + ``backoff.full_jitter``'s formula
+  with an injectable random source).
+
+Never retried: ``DAILY`` 429s (the quota resets at midnight), 400/401/403/404/409 and every
+other 4xx, and ``InvalidInputError``. Every retry is bounded by ``max_attempts`` and by
+``max_elapsed_seconds`` measured from the first attempt.
+
+A retried write may duplicate a create whose first attempt reached HubSpot but whose response
+was lost (a timeout, a dropped connection, a 502 after commit). HubSpot has no idempotency
+key, so the SDK cannot rule this out; ``hubengage import --id-property`` writes by upsert for
+exactly-once, and the README says so.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import backoff
+
+from ._errors import (
+    DailyLimitError,
+    HubEngageError,
+    InvalidInputError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+
+__all__ = ["RetryConfig", "RetryDecision", "RetryPolicy"]
+
+#: Defaults, named so the README and tests quote the same numbers.
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_MAX_ELAPSED_SECONDS = 120.0
+DEFAULT_INITIAL_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 30.0
+DEFAULT_LOCKED_BACKOFF = 2.0
+#: Wait after a search-bucket 429 without ``Retry-After`` (the bucket is per second).
+SEARCH_RETRY_DELAY = 1.0
+
+
+def _at_least(minimum: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value < minimum:
+            raise InvalidInputError(f"must be >= {minimum}, got {value!r}", field=attribute.name)
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class RetryConfig:
+    """How hard to retry. ``max_attempts`` counts the first try (1 = never retry).
+
+    Backoff for 5xx and connection failures is ``initial_backoff * 2**(attempt-1)`` capped at
+    ``max_backoff`` seconds, with full jitter (a uniform wait between 0 and that) unless
+    ``jitter=False``. ``max_elapsed_seconds`` bounds the total time spent on one request.
+    """
+
+    max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=_at_least(1))
+    max_elapsed_seconds: float = attrs.field(
+        default=DEFAULT_MAX_ELAPSED_SECONDS,
+        validator=_at_least(0),
+    )
+    initial_backoff: float = attrs.field(default=DEFAULT_INITIAL_BACKOFF, validator=_at_least(0))
+    max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=_at_least(0))
+    locked_backoff: float = attrs.field(default=DEFAULT_LOCKED_BACKOFF, validator=_at_least(0))
+    jitter: bool = True
+
+
+@attrs.frozen
+class RetryDecision:
+    """``retry``: try again; ``delay``: seconds to wait first; ``reason``: for the log."""
+
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+class RetryPolicy:
+    """Decides, for one failed attempt, whether and when to try again. Pure but for ``rng``."""
+
+    def __init__(self, config: RetryConfig | None = None, *, rng: random.Random | None = None):
+        self.config = config or RetryConfig()
+        self._rng = rng or random.Random()
+
+    def decide(self, error: BaseException, attempt: int, elapsed: float) -> RetryDecision:
+        """The decision after attempt number ``attempt`` (1-based) failed with ``error``."""
+        config = self.config
+        wait, reason = self._wait(error, attempt)
+        if wait is None:
+            return RetryDecision(False, reason=reason)
+        if attempt >= config.max_attempts:
+            return RetryDecision(False, reason=f"{reason}; {attempt} attempts made")
+        if elapsed + wait > config.max_elapsed_seconds:
+            return RetryDecision(
+                False, reason=f"{reason}; would exceed {config.max_elapsed_seconds}s"
+            )
+        return RetryDecision(True, wait, reason)
+
+    def backoff(self, attempt: int) -> float:
+        """The exponential wait before retry number ``attempt``, jittered per the config."""
+        config = self.config
+        gen = backoff.expo(base=2, factor=config.initial_backoff, max_value=config.max_backoff)
+        gen.send(None)  # backoff's wait generators start with a priming yield
+        value = 0.0
+        for _ in range(max(1, attempt)):
+            value = float(next(gen))
+        return self._rng.uniform(0, value) if config.jitter else value
+
+    def _wait(self, error: BaseException, attempt: int) -> tuple[float | None, str]:
+        if isinstance(error, InvalidInputError) or not isinstance(error, HubEngageError):
+            return None, "not retryable"
+        if isinstance(error, DailyLimitError):
+            return None, "daily quota spent"
+        if isinstance(error, RateLimitError):
+            if error.is_search_limit:
+                after = error.retry_after
+                return (SEARCH_RETRY_DELAY if after is None else after), "search rate limit"
+            return (error.retry_after or 0.0), f"rate limited ({error.policy_name or '429'})"
+        if isinstance(error, TransportError):
+            return self.backoff(attempt), "no response"
+        if isinstance(error, ServerError):
+            if error.status == 423:
+                return max(self.config.locked_backoff, self.backoff(attempt)), "423 locked"
+            if error.status == 477:
+                after = error.retry_after
+                return (self.backoff(attempt) if after is None else after), "477 migrating"
+            if error.status >= 500:
+                return self.backoff(attempt), f"HTTP {error.status}"
+        return None, "not retryable"
+

@@ -1,0 +1,69 @@
+"""Client-side counters: what the client sent, what came back, what it retried.
+
+One mutable :class:`ClientStats` per client, written by the request pipeline (requests,
+statuses, 429s, retries) and the batcher (batches, items, bisections, outcomes). Reading it is
+free; ``as_dict()`` gives a JSON-friendly snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+__all__ = ["ClientStats"]
+
+
+@attrs.define(kw_only=True)
+class ClientStats:
+    """Counters for one client (``hs.stats``).
+
+    - ``requests``: HTTP requests by ``(endpoint, status)``; status ``0`` is a transport
+      failure (connection dropped, timeout) with no response.
+    - ``rate_limited``: 429 responses by policy name (``"SEARCH"`` for the search limit).
+    - ``retries``: attempts made after a failed one.
+    - ``batches`` / ``items_sent``: batch requests sent (first attempts) and items in them.
+    - ``batch_sizes``: how many batches carried how many items.
+    - ``bisections``: whole-batch failures split in two to isolate bad inputs.
+    - ``items_succeeded`` / ``items_failed``: per-item outcomes delivered to callers.
+    """
+
+    requests: Counter[tuple[str, int]] = attrs.field(factory=Counter)
+    rate_limited: Counter[str] = attrs.field(factory=Counter)
+    retries: int = 0
+    batches: int = 0
+    items_sent: int = 0
+    batch_sizes: Counter[int] = attrs.field(factory=Counter)
+    bisections: int = 0
+    items_succeeded: int = 0
+    items_failed: int = 0
+
+    @property
+    def total_requests(self) -> int:
+        """Every HTTP request attempted, whatever came back."""
+        return sum(self.requests.values())
+
+    @property
+    def total_rate_limited(self) -> int:
+        """Every 429 received."""
+        return sum(self.rate_limited.values())
+
+    def requests_for(self, endpoint: str) -> int:
+        """Requests attempted to one endpoint (e.g. ``"batch/create"``)."""
+        return sum(n for (ep, _), n in self.requests.items() if ep == endpoint)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly snapshot."""
+        return {
+            "requests": {f"{ep} {status}": n for (ep, status), n in sorted(self.requests.items())},
+            "total_requests": self.total_requests,
+            "rate_limited": dict(self.rate_limited),
+            "retries": self.retries,
+            "batches": self.batches,
+            "items_sent": self.items_sent,
+            "batch_sizes": dict(sorted(self.batch_sizes.items())),
+            "bisections": self.bisections,
+            "items_succeeded": self.items_succeeded,
+            "items_failed": self.items_failed,
+        }

@@ -1,0 +1,156 @@
+"""The one cattrs converter, and the property codec every model and write path shares.
+
+Values HubSpot stores are strings. This module owns the mapping both ways: aware datetimes
+become ISO 8601 with milliseconds and ``Z``; enums their value; numbers their decimal text;
+booleans ``true``/``false``; lists are ``;``-joined. ``to_wire_properties`` is the single
+place a write's properties are checked before anything is sent (required properties, enum
+values, value types), raising ``InvalidInputError`` that names the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import cattrs
+
+from .._errors import InvalidInputError
+from .._objecttypes import resolve_object_type
+from ._records import CrmObject, structure_crm_object
+
+__all__ = [
+    "converter",
+    "format_datetime",
+    "property_value",
+    "to_timestamp",
+    "to_wire_properties",
+]
+
+#: The SDK's dedicated converter (never cattrs' global one).
+converter = cattrs.Converter()
+converter.register_structure_hook(CrmObject, structure_crm_object)
+
+
+def format_datetime(value: datetime) -> str:
+    """``2024-01-15T10:00:00.000Z``: UTC, milliseconds, ``Z`` (as HubSpot returns dates)."""
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def to_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
+    """An aware UTC datetime, truncated to milliseconds, from a datetime, epoch ms or ISO text.
+
+    A naive datetime is an error: HubSpot stores instants, and guessing the zone loses data.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInputError(
+                "naive datetime: give a timezone (e.g. datetime.now(UTC))", field=field
+            )
+        utc = value.astimezone(UTC)
+        return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC).replace(
+            microsecond=(value % 1000) * 1000
+        )
+    if isinstance(value, str):
+        text = value.strip()
+        if _EPOCH_MS.fullmatch(text):
+            return to_timestamp(int(text), field=field)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInputError(
+                f"{value!r} is neither epoch milliseconds nor an ISO 8601 date", field=field
+            ) from None
+        if parsed.tzinfo is None:
+            if "T" in text:
+                raise InvalidInputError(
+                    f"{value!r} has no time zone (add Z or an offset)", field=field
+                )
+            parsed = parsed.replace(tzinfo=UTC)  # a plain date is midnight UTC
+        return to_timestamp(parsed, field=field)
+    raise InvalidInputError(
+        f"must be an aware datetime or epoch milliseconds, not {type(value).__name__}",
+        field=field,
+    )
+
+
+_EPOCH_MS = re.compile(r"-?\d{1,15}")
+
+
+def property_value(value: Any, *, field: str) -> str:
+    """One property value as the string HubSpot stores."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInputError(f"{value!r} is not a number HubSpot can store", field=field)
+        return repr(value)
+    if isinstance(value, datetime):
+        return format_datetime(to_timestamp(value, field=field))
+    if value is None:
+        return ""  # HubSpot clears a property written as ""
+    raise InvalidInputError(
+        f"must be a string, number, bool, datetime or None, not {type(value).__name__}",
+        field=field,
+    )
+
+
+def to_wire_properties(object_type: str, item: Any, *, create: bool) -> dict[str, str]:
+    """The properties dict to send for ``item`` (a model or a mapping), checked.
+
+    For a known type, a create must carry every required property, enumerated properties
+    must hold an allowed value, and ``hs_timestamp`` must be epoch milliseconds or ISO 8601.
+    A model written to the wrong resource (an ``Email`` to ``calls``) is an error.
+    """
+    known = resolve_object_type(object_type)
+    to_properties = getattr(item, "to_properties", None)
+    if to_properties is not None:
+        model_type = getattr(item, "OBJECT_TYPE", None)
+        if known is not None and model_type is not None and model_type != known.name:
+            raise InvalidInputError(
+                f"a {type(item).__name__} cannot be written to {known.name}", field="item"
+            )
+        props: dict[str, str] = to_properties()
+    elif isinstance(item, Mapping):
+        props = {}
+        for key, value in item.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidInputError(
+                    f"property names must be non-empty strings, got {key!r}", field="properties"
+                )
+            props[key] = property_value(value, field=key)
+    else:
+        raise InvalidInputError(
+            f"expected a model or a mapping of properties, not {type(item).__name__}",
+            field="item",
+        )
+    if known is None:
+        return props
+    if create:
+        for name in known.required:
+            if not props.get(name, "").strip():
+                raise InvalidInputError(
+                    f"required to create {known.name} (missing or empty)", field=name
+                )
+    for name, allowed in known.enums.items():
+        value = props.get(name)
+        if value and value not in allowed:
+            raise InvalidInputError(
+                f"{value!r} is not one of {', '.join(sorted(allowed))}", field=name
+            )
+    stamp = props.get("hs_timestamp")
+    if stamp:
+        to_timestamp(stamp, field="hs_timestamp")
+    return props

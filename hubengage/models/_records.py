@@ -1,0 +1,93 @@
+"""Records as HubSpot returns them: :class:`CrmObject` and :class:`AssociatedId`.
+
+A response body becomes a ``CrmObject`` through the one cattrs converter (``_converter``);
+the structure hook is hand-written because it runs once per returned record and sits on the
+SDK's hot path (see ``benchmarks/overhead.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+__all__ = ["AssociatedId", "CrmObject", "parse_datetime"]
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """HubSpot's ISO 8601 timestamps (``2024-01-15T10:00:00.000Z``) as aware datetimes."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class AssociatedId:
+    """One associated record: its ``id`` and the association ``type`` HubSpot names."""
+
+    id: str
+    type: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class CrmObject:
+    """A CRM record as HubSpot returned it.
+
+    ``properties`` maps property names to string values (HubSpot sends every value as a
+    string, or null for a defined but empty property). ``associations`` maps a plural type
+    name (``"contacts"``) to the associated ids, when they were requested. ``new`` is set by
+    upserts (True when the record was created). ``object_write_trace_id`` is echoed by batch
+    writes when HubSpot sends it.
+    """
+
+    id: str
+    properties: Mapping[str, str | None] = attrs.field(factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    archived: bool = False
+    archived_at: datetime | None = None
+    associations: Mapping[str, tuple[AssociatedId, ...]] = attrs.field(factory=dict)
+    object_write_trace_id: str | None = None
+    new: bool | None = None
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> CrmObject:
+        """Build from one record of a HubSpot response body."""
+        from ._converter import converter
+
+        return converter.structure(raw, cls)
+
+
+def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
+    """The converter's hook for :class:`CrmObject` (fast path; tolerant of missing fields)."""
+    associations: dict[str, tuple[AssociatedId, ...]] = {}
+    raw_assoc = raw.get("associations")
+    if isinstance(raw_assoc, Mapping):
+        for name, coll in raw_assoc.items():
+            results = coll.get("results", ()) if isinstance(coll, Mapping) else ()
+            associations[str(name)] = tuple(
+                AssociatedId(id=str(r.get("id")), type=str(r.get("type") or ""))
+                for r in results
+                if isinstance(r, Mapping)
+            )
+    props = raw.get("properties")
+    trace = raw.get("objectWriteTraceId")
+    new = raw.get("new")
+    return CrmObject(
+        id=str(raw.get("id", "")),
+        properties=dict(props) if isinstance(props, Mapping) else {},
+        created_at=parse_datetime(raw.get("createdAt")),
+        updated_at=parse_datetime(raw.get("updatedAt")),
+        archived=bool(raw.get("archived", False)),
+        archived_at=parse_datetime(raw.get("archivedAt")),
+        associations=associations,
+        object_write_trace_id=str(trace) if trace is not None else None,
+        new=bool(new) if new is not None else None,
+    )

@@ -1,0 +1,405 @@
+"""The batcher against a scripted transport: coalescing, mapping, bisection, ordering,
+cancellation, backpressure and close. (The same behaviours against the emulator, with
+shuffled results and faults, are in ``test_batcher_emulator.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import tracemalloc
+from typing import Any
+
+import pytest
+
+from hubengage import (
+    ClientClosedError,
+    HubEngageError,
+    NewRecord,
+    NotFoundError,
+    OutcomeUnknownError,
+    RecordUpdate,
+    Request,
+    Response,
+    ServerError,
+    ValidationError,
+)
+from tests._clock import ManualClock
+from tests._fakes import MiniHubSpot, ScriptedTransport, client, email, json_response
+
+
+async def test_lone_call_on_an_idle_client_is_sent_without_waiting() -> None:
+    # A manual clock that nobody advances: any linger or timer would hang this call.
+    transport = ScriptedTransport()
+    async with client(transport, clock=ManualClock()) as hs:
+        rec = await asyncio.wait_for(hs.emails.create(email("hello")), timeout=5)
+    assert rec.properties["hs_email_subject"] == "hello"
+    assert transport.batches("create") == [[transport.requests[0].json["inputs"][0]]]
+
+
+async def test_calls_made_in_the_same_tick_share_a_batch() -> None:
+    transport = ScriptedTransport()
+    async with client(transport) as hs:
+        recs = await asyncio.gather(*(hs.emails.create(email(f"s{i}")) for i in range(250)))
+    assert [r.properties["hs_email_subject"] for r in recs] == [f"s{i}" for i in range(250)]
+    assert [len(b) for b in transport.batches("create")] == [100, 100, 50]
+    assert len({r.id for r in recs}) == 250
+
+
+@pytest.mark.parametrize("echo", [True, False])
+async def test_results_are_mapped_by_trace_id_or_properties_never_by_position(
+    echo: bool,
+) -> None:
+    # MiniHubSpot answers in reverse order; without echo the batcher matches properties.
+    transport = ScriptedTransport(MiniHubSpot(echo_trace_ids=echo, reverse=True))
+    async with client(transport) as hs:
+        recs = await asyncio.gather(*(hs.notes.create(
+            {"hs_timestamp": "2026-01-15T10:00:00.000Z", "hs_note_body": f"n{i}"}
+        ) for i in range(30)))
+    assert [r.properties["hs_note_body"] for r in recs] == [f"n{i}" for i in range(30)]
+
+
+async def test_identical_creates_never_share_a_batch_until_trace_ids_are_known_echoed() -> None:
+    transport = ScriptedTransport(MiniHubSpot(echo_trace_ids=False))
+    async with client(transport) as hs:
+        recs = await asyncio.gather(*(hs.emails.create(email("same")) for _ in range(3)))
+    assert len({r.id for r in recs}) == 3
+    assert [len(b) for b in transport.batches("create")] == [1, 1, 1]
+
+
+async def test_unmatchable_result_fails_with_outcome_unknown_not_a_guess() -> None:
+    async def handler(request: Request) -> Response:
+        results = [{"id": str(900 + i), "properties": {"hs_email_subject": "rewritten"},
+                    "createdAt": "2026-01-15T10:00:00.000Z",
+                    "updatedAt": "2026-01-15T10:00:00.000Z", "archived": False}
+                   for i, _ in enumerate(request.json["inputs"])]
+        return json_response(201, {"status": "COMPLETE", "results": results})
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = await asyncio.gather(
+            hs.emails.create(email("a")), hs.emails.create(email("b")), return_exceptions=True
+        )
+    assert all(isinstance(o, OutcomeUnknownError) for o in outcomes)
+
+
+async def test_partial_207_fails_only_the_named_inputs() -> None:
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        good, errors = [], []
+        for inp in request.json["inputs"]:
+            if "bogus" in inp["properties"]:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR",
+                               "message": 'Property "bogus" does not exist',
+                               "context": {"objectWriteTraceId": [inp["objectWriteTraceId"]]}})
+            else:
+                good.append(inp)
+        inner = await mini(Request(method="POST", path=request.path, json={"inputs": good},
+                                   endpoint=request.endpoint))
+        body = inner.json()
+        body["errors"] = errors
+        return json_response(207, body)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        calls = [hs.emails.create(email(f"s{i}", **({"bogus": "x"} if i % 3 == 0 else {})))
+                 for i in range(12)]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for i, outcome in enumerate(outcomes):
+        if i % 3 == 0:
+            assert isinstance(outcome, ValidationError)
+            assert outcome.status == 400 and "bogus" in outcome.message
+        else:
+            assert not isinstance(outcome, BaseException)
+            assert outcome.properties["hs_email_subject"] == f"s{i}"
+    assert len(mini.store) == 8
+
+
+async def test_whole_batch_400_naming_no_input_is_bisected_until_bad_inputs_fail_alone() -> None:
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        if any(inp["properties"].get("poison") for inp in request.json["inputs"]):
+            return json_response(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                       "message": "Invalid input JSON"})
+        return await mini(request)
+
+    transport = ScriptedTransport(handler)
+    async with client(transport) as hs:
+        calls = [hs.emails.create(email(f"s{i}", **({"poison": "1"} if i in (5, 77) else {})))
+                 for i in range(100)]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        bisections = hs.stats.bisections
+    failed = [i for i, o in enumerate(outcomes) if isinstance(o, BaseException)]
+    assert failed == [5, 77]
+    assert all(isinstance(outcomes[i], ValidationError) for i in failed)
+    assert len(mini.store) == 98
+    assert bisections >= 2
+    assert all(len(b) >= 1 for b in transport.batches("create"))
+
+
+async def test_whole_batch_error_naming_ids_fails_those_and_resends_the_rest() -> None:
+    mini = MiniHubSpot()
+    mini.store.update({"1": {}, "2": {}, "3": {}})
+
+    async def handler(request: Request) -> Response:
+        ids = [inp["id"] for inp in request.json["inputs"]]
+        if "2" in ids:
+            return json_response(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                       "message": "bad id", "context": {"ids": ["2"]}})
+        return await mini(request)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = await asyncio.gather(
+            *(hs.emails.update(i, {"hs_email_subject": "x"}) for i in ("1", "2", "3")),
+            return_exceptions=True,
+        )
+    assert isinstance(outcomes[1], ValidationError)
+    assert not isinstance(outcomes[0], BaseException) and outcomes[0].id == "1"
+    assert not isinstance(outcomes[2], BaseException) and outcomes[2].id == "3"
+
+
+async def test_calls_on_the_same_id_never_share_a_batch_and_complete_in_order() -> None:
+    mini = MiniHubSpot()
+    mini.store["7"] = {"hs_email_subject": "v0"}
+    transport = ScriptedTransport(mini)
+    order: list[str] = []
+
+    async def update(value: str) -> None:
+        await hs.emails.update("7", {"hs_email_subject": value})
+        order.append(value)
+
+    async with client(transport) as hs:
+        await asyncio.gather(*(update(f"v{i}") for i in range(1, 6)),
+                             hs.emails.update("8", {"hs_email_subject": "other"}),
+                             return_exceptions=True)
+        last = await hs.emails.get("7", properties=["hs_email_subject"])
+    assert order == ["v1", "v2", "v3", "v4", "v5"]
+    for inputs in transport.batches("update"):
+        ids = [inp["id"] for inp in inputs]
+        assert len(ids) == len(set(ids))
+    assert last.properties["hs_email_subject"] == "v5"
+
+
+async def test_read_of_a_missing_id_fails_with_not_found_and_neighbours_succeed() -> None:
+    mini = MiniHubSpot()
+    mini.store["1"] = {"hs_email_subject": "one"}
+    async with client(ScriptedTransport(mini)) as hs:
+        ok, missing = await asyncio.gather(hs.emails.get("1"), hs.emails.get("404404"),
+                                           return_exceptions=True)
+    assert not isinstance(ok, BaseException) and ok.id == "1"
+    assert isinstance(missing, NotFoundError)
+
+
+async def test_retryable_failure_retries_the_batch_then_fails_every_item() -> None:
+    calls = 0
+
+    async def handler(request: Request) -> Response:
+        nonlocal calls
+        calls += 1
+        return Response(status=502, headers={"content-type": "text/html"},
+                        body=b"<html><title>502 Bad Gateway</title></html>")
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = await asyncio.gather(*(hs.emails.create(email(f"s{i}")) for i in range(5)),
+                                        return_exceptions=True)
+        retries = hs.stats.retries
+    assert all(isinstance(o, ServerError) and o.status == 502 for o in outcomes)
+    assert calls == 4 and retries == 3  # fast_retry: 4 attempts of one batch
+
+
+async def test_cancelled_before_sending_removes_the_item() -> None:
+    gate = asyncio.Event()
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        await gate.wait()
+        return await mini(request)
+
+    transport = ScriptedTransport(handler)
+    async with client(transport, max_in_flight=1) as hs:
+        first = asyncio.create_task(hs.emails.create(email("first")))
+        await asyncio.sleep(0.01)  # the first batch is in flight, holding the only permit
+        doomed = asyncio.create_task(hs.emails.create(email("doomed")))
+        kept = asyncio.create_task(hs.emails.create(email("kept")))
+        await asyncio.sleep(0.01)
+        doomed.cancel()
+        gate.set()
+        await first
+        await kept
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+    subjects = [inp["properties"]["hs_email_subject"]
+                for batch in transport.batches("create") for inp in batch]
+    assert subjects == ["first", "kept"]
+
+
+async def test_cancelled_after_sending_drops_the_outcome_quietly() -> None:
+    gate = asyncio.Event()
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        await gate.wait()
+        return await mini(request)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        task = asyncio.create_task(hs.emails.create(email("sent")))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await hs.flush()
+        assert hs.batcher is not None and hs.batcher.pending == 0
+    assert len(mini.store) == 1  # it was written; nobody was told, nothing raised
+
+
+async def test_backpressure_bounds_pending_calls() -> None:
+    gate = asyncio.Event()
+    mini = MiniHubSpot()
+    peak = 0
+
+    async def handler(request: Request) -> Response:
+        await gate.wait()
+        return await mini(request)
+
+    async with client(ScriptedTransport(handler), max_pending=10) as hs:
+        assert hs.batcher is not None
+        batcher = hs.batcher
+        tasks = [asyncio.create_task(hs.emails.create(email(f"s{i}"))) for i in range(50)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+            peak = max(peak, batcher.pending)
+        assert batcher.pending == 10
+        assert sum(not t.done() for t in tasks) == 50
+        gate.set()
+        recs = await asyncio.gather(*tasks)
+    assert len({r.id for r in recs}) == 50
+
+
+async def test_aclose_sends_everything_queued_then_refuses_calls() -> None:
+    transport = ScriptedTransport()
+    hs = client(transport)
+    tasks = [asyncio.create_task(hs.emails.create(email(f"s{i}"))) for i in range(150)]
+    await asyncio.sleep(0)
+    await hs.aclose()
+    assert all(t.done() and not t.cancelled() and t.exception() is None for t in tasks)
+    assert transport.closed
+    with pytest.raises(ClientClosedError):
+        await hs.emails.create(email("late"))
+
+
+async def test_flush_waits_for_everything_queued_so_far() -> None:
+    async with client(ScriptedTransport()) as hs:
+        tasks = [asyncio.create_task(hs.emails.create(email(f"s{i}"))) for i in range(20)]
+        await asyncio.sleep(0)
+        await hs.flush()
+        assert all(t.done() for t in tasks)
+
+
+async def test_bad_input_fails_its_own_call_before_anything_is_sent() -> None:
+    transport = ScriptedTransport()
+    async with client(transport) as hs:
+        outcomes = [o async for o in hs.emails.create_many(
+            [email("ok1"), {"hs_email_subject": "no timestamp"}, email("ok2")], ordered=True
+        )]
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert "hs_timestamp" in str(outcomes[1].error)
+    assert [o.index for o in outcomes] == [0, 1, 2]
+    assert len(transport.batches("create")[0]) == 2
+
+
+async def test_bulk_api_covers_every_operation() -> None:
+    mini = MiniHubSpot()
+    sent: list[int] = []
+    async with client(ScriptedTransport(mini)) as hs:
+        created = [o async for o in hs.emails.create_many(
+            (NewRecord(email(f"s{i}")) for i in range(10)), ordered=True, on_sent=sent.append
+        )]
+        ids = [o.record.id for o in created if o.record is not None]
+        updated = [o async for o in hs.emails.update_many(
+            [RecordUpdate(i, {"hs_email_subject": "u"}) for i in ids] + [(ids[0], {"x": "y"})]
+        )]
+        read = [o async for o in hs.emails.read_many([*ids, "nope"], ordered=True)]
+        archived = [o async for o in hs.emails.archive_many(_agen(ids))]
+    assert sorted(sent) == list(range(10))
+    assert len(ids) == 10 and all(o.ok for o in updated)
+    assert [o.ok for o in read] == [True] * 10 + [False]
+    assert isinstance(read[-1].error, NotFoundError)
+    assert all(o.record is not None and o.record.properties["x"] == "y"
+               for o in read[:1])
+    assert all(o.ok and o.record is None for o in archived)
+    assert mini.archived == set(ids)
+
+
+async def _agen(values: list[str]) -> Any:
+    for v in values:
+        await asyncio.sleep(0)
+        yield v
+
+
+async def test_bulk_window_bounds_inputs_in_the_air() -> None:
+    mini = MiniHubSpot()
+    read = 0
+
+    def inputs() -> Any:
+        nonlocal read
+        for i in range(1000):
+            read += 1
+            yield email(f"s{i}")
+
+    async with client(ScriptedTransport(mini)) as hs:
+        outcomes = hs.emails.create_many(inputs(), window=50)
+        first = await anext(outcomes)
+        assert first.ok
+        assert read <= 51
+        rest = [o async for o in outcomes]
+    assert len(rest) == 999
+
+
+async def test_closing_a_bulk_iterator_early_cancels_unsent_inputs() -> None:
+    transport = ScriptedTransport()
+    async with client(transport, max_in_flight=1) as hs:
+        outcomes = hs.emails.create_many((email(f"s{i}") for i in range(500)), window=500)
+        await anext(outcomes)
+        await outcomes.aclose()
+        await hs.flush()
+    total = sum(len(b) for b in transport.batches("create"))
+    assert total < 500
+
+
+async def test_create_many_memory_is_flat_in_the_number_of_inputs() -> None:
+    async def peak_for(n: int) -> int:
+        mini = MiniHubSpot()
+
+        async def handler(request: Request) -> Response:
+            response = await mini(request)
+            mini.store.clear()  # the store is not what we measure
+            return response
+
+        gc.collect()
+        tracemalloc.start()
+        try:
+            async with client(ScriptedTransport(handler, record=False)) as hs:
+                count = 0
+                async for outcome in hs.emails.create_many(
+                    (email(f"s{i}") for i in range(n)), window=1000
+                ):
+                    count += outcome.ok
+                assert count == n
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small = await peak_for(2_000)
+    large = await peak_for(20_000)
+    assert large < small * 1.5, (small, large)
+
+
+async def test_daily_limit_or_auth_failure_fails_every_item_of_the_batch() -> None:
+    async def handler(request: Request) -> Response:
+        return json_response(401, {"status": "error", "category": "INVALID_AUTHENTICATION",
+                                   "message": "Authentication credentials not found."})
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = await asyncio.gather(*(hs.emails.create(email(f"s{i}")) for i in range(3)),
+                                        return_exceptions=True)
+    assert all(isinstance(o, HubEngageError) and "401" in str(o) for o in outcomes)

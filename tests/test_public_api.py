@@ -1,0 +1,42 @@
+"""The public API: ``__all__`` lists exactly the public names, each documented."""
+
+from __future__ import annotations
+
+import inspect
+
+import hubengage
+
+
+def test_all_is_sorted_unique_and_complete() -> None:
+    exported = hubengage.__all__
+    assert len(exported) == len(set(exported))
+    public = {
+        name for name, value in vars(hubengage).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    } | {"__version__"}
+    assert set(exported) == public
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in hubengage.__all__:
+        value = getattr(hubengage, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert inspect.getdoc(value), f"{name} has no docstring"
+            for attr, member in vars(value).items():
+                if attr.startswith("_") or not callable(member):
+                    continue
+                assert inspect.getdoc(member), f"{name}.{attr} has no docstring"
+
+
+def test_no_module_but_the_transport_and_emulator_imports_aiohttp() -> None:
+    from pathlib import Path
+
+    root = Path(hubengage.__file__).parent
+    offenders = [
+        str(path.relative_to(root)) for path in root.rglob("*.py")
+        if "aiohttp" in path.read_text()
+        and path.name != "_transport.py"
+        and "emulator" not in path.parts
+        and ("import aiohttp" in path.read_text() or "from aiohttp" in path.read_text())
+    ]
+    assert offenders == []
