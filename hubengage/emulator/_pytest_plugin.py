@@ -1,1 +1,46 @@
-"""pytest plugin: the ``hubspot_emulator`` fixture (filled in by the emulator work)."""
+"""pytest plugin (entry point ``pytest11``): the ``hubspot_emulator`` fixture.
+
+::
+
+    async def test_logs_an_email(hubspot_emulator):
+        async with HubSpot(access_token="test", base_url=hubspot_emulator.url) as hs:
+            ...
+
+    @pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.2)
+    async def test_under_a_tight_limit(hubspot_emulator): ...
+
+The marker's keyword arguments are :class:`~hubengage.emulator.EmulatorConfig` fields.
+The fixture is async: it needs an asyncio pytest plugin (pytest-asyncio in auto mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ._server import Emulator
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``hubspot_emulator`` marker."""
+    config.addinivalue_line(
+        "markers",
+        "hubspot_emulator(**config): EmulatorConfig fields for the hubspot_emulator fixture",
+    )
+
+
+try:
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture
+    async def hubspot_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+        """A running emulator (config from the ``hubspot_emulator`` marker), fresh per test."""
+        marker = request.node.get_closest_marker("hubspot_emulator")
+        kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+        async with Emulator(**kwargs) as emu:
+            yield emu
+
+except ImportError:  # pragma: no cover - pytest-asyncio is not installed
+    pass

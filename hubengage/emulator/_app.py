@@ -1,0 +1,692 @@
+"""The emulator's HTTP face: routing, auth, rate limits, faults, and each endpoint's framing.
+
+One aiohttp handler serves every path so that the steps every request takes are in one
+place and in HubSpot's order: correlation id → route → auth (401) → rate limits (429, counted
+at arrival) → injected faults → the endpoint → the rate-limit headers. Data rules are in
+``_store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from .._objecttypes import resolve_object_type
+from ._config import EmulatorConfig, Fault
+from ._store import (
+    MAX_BATCH,
+    MAX_LIST_LIMIT,
+    ApiError,
+    Record,
+    Store,
+    iso_now,
+    not_found,
+    validation_error,
+)
+
+__all__ = ["EmulatorApp"]
+
+_AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
+    "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+_HTML = (
+    "<html><head><title>{code} {reason}</title></head><body bgcolor=\"white\"><center>"
+    "<h1>{code} {reason}</h1></center><hr><center>cloudflare</center></body></html>"
+)
+_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+
+Result = tuple[int, Any]
+
+
+class EmulatorApp:
+    """The aiohttp application and the state behind it (store, windows, stats, faults)."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.store = Store(config)
+        self.app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget records, windows, counters and pending injected faults."""
+        self.store.reset()
+        self.burst: dict[str, collections.deque[float]] = {}
+        self.search_windows: dict[str, collections.deque[float]] = {}
+        self.daily_used = 0
+        self.requests: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()
+        self.faults_injected: Counter[str] = Counter()
+        self.injected: list[list[Any]] = []  # [kind, remaining, endpoint]
+
+    # -- stats ----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Requests by endpoint and status, 429s by policy, objects stored, faults injected."""
+        stored: dict[str, dict[str, int]] = {}
+        for name, t in self.store.types.items():
+            if t.records:
+                archived = sum(1 for r in t.records.values() if r.archived)
+                stored[name] = {"live": len(t.records) - archived, "archived": archived}
+        return {
+            "requests": dict(self.requests),
+            "total_requests": sum(self.requests.values()),
+            "rate_limited": dict(self.rate_limited),
+            "objects": stored,
+            "faults": dict(self.faults_injected),
+            "daily_used": self.daily_used,
+        }
+
+    # -- the one handler ------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve one request, whatever the path."""
+        correlation_id = str(uuid.uuid4())
+        path = request.path
+        if path.startswith("/__emulator__/"):
+            return self._control(request, path, correlation_id)
+        route = self._route(request.method, path)
+        if route is None:
+            return _json(404, {"status": "error", "message": "resource not found",
+                               "correlationId": correlation_id}, correlation_id)
+        endpoint, handler = route
+        token = self._token(request)
+        if token is None:
+            self.requests[f"{endpoint} 401"] += 1
+            body = {"status": "error", "message": _AUTH_MESSAGE,
+                    "correlationId": correlation_id, "category": "INVALID_AUTHENTICATION"}
+            response = _json(401, body, correlation_id)
+            response.headers["x-hubspot-auth-failure"] = "401 Unauthorized"
+            return response
+        is_search = endpoint == "search"
+        limited = self._rate_limit(token, is_search, correlation_id)
+        if limited is not None:
+            self.requests[f"{endpoint} 429"] += 1
+            return limited
+        fault = self._fault(endpoint)
+        if fault in ("429", "502", "503", "504", "drop"):
+            return self._fail(request, endpoint, fault, token, correlation_id)
+        if fault == "slow":
+            await asyncio.sleep(self.config.slow_delay)
+        try:
+            status, body = await handler(request)
+        except ApiError as exc:
+            status, body = exc.status, exc.body
+        if fault in ("commit-then-502", "commit-then-drop"):
+            return self._fail(request, endpoint, fault.split("-")[-1], token, correlation_id)
+        self.requests[f"{endpoint} {status}"] += 1
+        if isinstance(body, dict) and body.get("status") == "error":
+            body["correlationId"] = correlation_id
+        response = _json(status, body, correlation_id)
+        if not is_search:
+            self._limit_headers(response, token)
+        return response
+
+    def _fail(self, request: web.Request, endpoint: str, kind: str, token: str,
+              correlation_id: str) -> web.StreamResponse:
+        self.requests[f"{endpoint} {kind}"] += 1
+        if kind == "drop":
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+            return web.Response(status=500)  # never written: the connection is gone
+        if kind == "429":
+            self.rate_limited["TEN_SECONDLY_ROLLING (injected)"] += 1
+            return self._burst_429(token, correlation_id)
+        code = int(kind)
+        response = web.Response(
+            status=code, text=_HTML.format(code=code, reason=_REASONS[code]),
+            content_type="text/html",
+        )
+        response.headers["X-HubSpot-Correlation-Id"] = correlation_id
+        return response
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[str, Callable[[web.Request], Any]] | None:
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 4 or parts[:3] != ["crm", "v3", "objects"]:
+            return None
+        rest = parts[4:]
+        n = len(rest)
+        if n == 0:
+            return {"POST": ("create", self.create), "GET": ("list", self.list_records)}.get(method)
+        if n == 1 and rest[0] == "search" and method == "POST":
+            return "search", self.search
+        if n == 2 and rest[0] == "batch" and method == "POST":
+            op = rest[1]
+            handlers = {"create": self.batch_create, "read": self.batch_read,
+                        "update": self.batch_update, "upsert": self.batch_upsert,
+                        "archive": self.batch_archive}
+            if op in handlers:
+                return f"batch/{op}", handlers[op]
+            return None
+        if n == 1:
+            return {"GET": ("get", self.get), "PATCH": ("update", self.update),
+                    "DELETE": ("archive", self.archive)}.get(method)
+        if rest[1] == "associations":
+            if n == 3 and method == "GET":
+                return "associations", self.list_associations
+            if n == 5 and method in ("PUT", "DELETE"):
+                return "associations", self.put_association if method == "PUT" else (
+                    self.delete_association)
+        return None
+
+    def _token(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        if self.config.tokens and token not in self.config.tokens:
+            return None
+        return token
+
+    # -- rate limits ----------------------------------------------------------------------
+
+    def _rate_limit(self, token: str, is_search: bool,
+                    correlation_id: str) -> web.Response | None:
+        config = self.config
+        now = time.monotonic()
+        if is_search:
+            if config.search_limit:
+                window = self.search_windows.setdefault(token, collections.deque())
+                _purge(window, now - config.search_interval)
+                if len(window) >= config.search_limit:
+                    self.rate_limited["SEARCH"] += 1
+                    body = {"status": "error", "message": "You have reached your secondly limit.",
+                            "correlationId": correlation_id, "category": "RATE_LIMITS"}
+                    response = _json(429, body, correlation_id)
+                    if config.retry_after_on_429:
+                        response.headers["Retry-After"] = "1"
+                    return response
+                window.append(now)
+        else:
+            if config.daily_limit and self.daily_used >= config.daily_limit:
+                self.rate_limited["DAILY"] += 1
+                body = {"status": "error", "message": "You have reached your daily limit.",
+                        "errorType": "RATE_LIMIT", "correlationId": correlation_id,
+                        "policyName": "DAILY", "requestId": str(uuid.uuid4())}
+                response = _json(429, body, correlation_id)
+                self._limit_headers(response, token)
+                return response
+            if config.burst_limit:
+                window = self.burst.setdefault(token, collections.deque())
+                _purge(window, now - config.burst_interval)
+                if len(window) >= config.burst_limit:
+                    self.rate_limited["TEN_SECONDLY_ROLLING"] += 1
+                    return self._burst_429(token, correlation_id)
+                window.append(now)
+        self.daily_used += 1
+        return None
+
+    def _burst_429(self, token: str, correlation_id: str) -> web.Response:
+        body = {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT", "correlationId": correlation_id,
+                "policyName": "TEN_SECONDLY_ROLLING",
+                "groupName": f"publicapi:private-app-api-calls-ten-secondly:{abs(hash(token))}"}
+        response = _json(429, body, correlation_id)
+        self._limit_headers(response, token)
+        if self.config.retry_after_on_429:
+            window = self.burst.get(token)
+            wait = (window[0] + self.config.burst_interval - time.monotonic()) if window else 1
+            response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+        return response
+
+    def _limit_headers(self, response: web.StreamResponse, token: str) -> None:
+        config = self.config
+        headers = response.headers
+        if config.daily_limit:
+            headers["X-HubSpot-RateLimit-Daily"] = str(config.daily_limit)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
+                max(0, config.daily_limit - self.daily_used)
+            )
+        if config.burst_limit:
+            window = self.burst.get(token) or ()
+            headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(
+                int(config.burst_interval * 1000)
+            )
+            headers["X-HubSpot-RateLimit-Max"] = str(config.burst_limit)
+            headers["X-HubSpot-RateLimit-Remaining"] = str(
+                max(0, config.burst_limit - len(window))
+            )
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def _fault(self, endpoint: str) -> str | None:
+        for entry in self.injected:
+            kind, remaining, where = entry
+            if remaining > 0 and (where is None or Fault(kind, 1.0, where).matches(endpoint)):
+                entry[1] -= 1
+                self.faults_injected[kind] += 1
+                return str(kind)
+        rng = self.store.rng
+        for fault in self.config.faults:
+            if fault.matches(endpoint) and rng.random() < fault.probability:
+                self.faults_injected[fault.kind] += 1
+                return fault.kind
+        return None
+
+    def inject(self, kind: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``."""
+        Fault(kind, 1.0, endpoint)  # validates the kind
+        self.injected.append([kind, count, endpoint])
+
+    # -- control endpoints ----------------------------------------------------------------
+
+    def _control(self, request: web.Request, path: str, correlation_id: str) -> web.Response:
+        if path == "/__emulator__/stats" and request.method == "GET":
+            return _json(200, self.stats(), correlation_id)
+        if path == "/__emulator__/reset" and request.method == "POST":
+            self.reset()
+            return _json(200, {"status": "reset"}, correlation_id)
+        return _json(404, {"status": "error", "message": "resource not found"}, correlation_id)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
+        try:
+            return json.loads(await request.read() or b"null")
+        except ValueError:
+            raise validation_error("Invalid input JSON on line 1") from None
+
+    @staticmethod
+    def _inputs(body: Any) -> list[Any]:
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not isinstance(inputs, list):
+            raise validation_error("inputs must be an array")
+        if len(inputs) > MAX_BATCH:
+            raise validation_error(
+                f"The maximum number of inputs supported in a batch request is {MAX_BATCH}. "
+                "Please reduce the number of items and try again"
+            )
+        if not all(isinstance(i, dict) for i in inputs):
+            raise validation_error("every input must be an object")
+        return inputs
+
+    @staticmethod
+    def _object_type(request: web.Request) -> str:
+        return request.path.split("/")[4]
+
+    def _record(self, request: web.Request) -> tuple[Any, Record]:
+        parts = request.path.split("/")
+        t = self.store.type(parts[4])
+        rid = parts[5]
+        archived = request.query.get("archived") == "true"
+        rec = self.store.find(t, rid, id_property=request.query.get("idProperty"),
+                              archived=archived)
+        if rec is None:
+            raise not_found(rid)
+        return t, rec
+
+    @staticmethod
+    def _csv(request: web.Request, name: str) -> list[str] | None:
+        values = request.query.getall(name, [])
+        if not values:
+            return None
+        return [v for value in values for v in value.split(",") if v]
+
+    # -- single-object endpoints ----------------------------------------------------------
+
+    async def create(self, request: web.Request) -> Result:
+        """``POST /crm/v3/objects/{t}``: 201."""
+        t = self.store.type(self._object_type(request))
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON")
+        props = self.store.clean_properties(t, body.get("properties") or {}, create=True)
+        assocs = self.store.clean_associations(t, body.get("associations"))
+        rec = self.store.create(t, props, assocs, iso_now())
+        return 201, self.store.to_wire(t, rec, all_properties=True)
+
+    async def get(self, request: web.Request) -> Result:
+        """``GET /crm/v3/objects/{t}/{id}``: 200 or 404."""
+        t, rec = self._record(request)
+        return 200, self.store.to_wire(
+            t, rec, properties=self._csv(request, "properties"),
+            associations=self._csv(request, "associations") or (),
+        )
+
+    async def update(self, request: web.Request) -> Result:
+        """``PATCH /crm/v3/objects/{t}/{id}``: 200 or 404."""
+        t, rec = self._record(request)
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise validation_error("Invalid input JSON")
+        props = self.store.clean_properties(
+            t, body.get("properties") or {}, create=False,
+            strict=self.config.strict_update_properties,
+        )
+        self.store.update(t, rec, props, iso_now())
+        return 200, self.store.to_wire(t, rec, all_properties=True)
+
+    async def archive(self, request: web.Request) -> Result:
+        """``DELETE /crm/v3/objects/{t}/{id}``: 204, also for a missing id."""
+        parts = request.path.split("/")
+        t = self.store.type(parts[4])
+        rec = self.store.find(t, parts[5])
+        if rec is not None:
+            self.store.archive(t, rec, iso_now())
+        return 204, None
+
+    async def list_records(self, request: web.Request) -> Result:
+        """``GET /crm/v3/objects/{t}``: a page, with ``paging.next.after`` and ``link``."""
+        t = self.store.type(self._object_type(request))
+        try:
+            limit = int(request.query.get("limit", "10"))
+        except ValueError:
+            raise validation_error("limit must be an integer") from None
+        if not 0 < limit <= MAX_LIST_LIMIT:
+            raise validation_error(f"limit must be between 1 and {MAX_LIST_LIMIT}")
+        archived = request.query.get("archived") == "true"
+        after = request.query.get("after")
+        after_id = int(after) if after and after.isdigit() else 0
+        page: list[Record] = []
+        next_id = None
+        for rec in t.records.values():
+            if rec.archived != archived or int(rec.id) < after_id:
+                continue
+            if len(page) == limit:
+                next_id = rec.id
+                break
+            page.append(rec)
+        properties = self._csv(request, "properties")
+        associations = self._csv(request, "associations") or ()
+        body: dict[str, Any] = {"results": [
+            self.store.to_wire(t, r, properties=properties, associations=associations)
+            for r in page
+        ]}
+        if next_id is not None:
+            query = [(k, v) for k, v in request.query.items() if k != "after"]
+            query.append(("after", next_id))
+            link = f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
+            body["paging"] = {"next": {"after": next_id, "link": link}}
+        return 200, body
+
+    async def search(self, request: web.Request) -> Result:
+        """``POST /crm/v3/objects/{t}/search``."""
+        t = self.store.type(self._object_type(request))
+        return 200, self.store.search(t, await self._body(request))
+
+    # -- associations ---------------------------------------------------------------------
+
+    def _association_target(self, request: web.Request) -> tuple[Any, Record, str]:
+        t, rec = self._record(request)
+        to_ot = resolve_object_type(request.path.split("/")[7])
+        if to_ot is None:
+            raise validation_error(f"Unable to infer object type from: {request.path}")
+        return t, rec, to_ot.name
+
+    async def put_association(self, request: web.Request) -> Result:
+        """``PUT .../{id}/associations/{toType}/{toId}/{typeId}``: 200 with the record."""
+        t, rec, to_name = self._association_target(request)
+        parts = request.path.split("/")
+        to_id, type_name = parts[8], parts[9]
+        target = self.store.types[to_name].records.get(to_id)
+        if target is None or target.archived:
+            raise not_found(to_id)
+        if type_name.isdigit():
+            type_id = int(type_name)
+        else:
+            from .._objecttypes import ASSOCIATION_TYPE_IDS
+
+            default = ASSOCIATION_TYPE_IDS.get((t.name, to_name))
+            label = f"{t.ot.singular.lower()}_to_{self.store.types[to_name].ot.singular.lower()}"
+            if default is None or type_name != label:
+                raise validation_error(f"Unknown association type {type_name}")
+            type_id = default
+        self.store.associate(t, rec, to_name, to_id, type_id)
+        return 200, self.store.to_wire(t, rec, associations=[to_name])
+
+    async def delete_association(self, request: web.Request) -> Result:
+        """``DELETE .../{id}/associations/{toType}/{toId}/{typeId}``: 204."""
+        t, rec, to_name = self._association_target(request)
+        self.store.unassociate(t, rec, to_name, request.path.split("/")[8])
+        return 204, None
+
+    async def list_associations(self, request: web.Request) -> Result:
+        """``GET .../{id}/associations/{toType}``: ``{"results": [{"id", "type"}]}``."""
+        t, rec, to_name = self._association_target(request)
+        return 200, {"results": self.store.association_rows(t, rec, to_name)}
+
+    # -- batch endpoints ------------------------------------------------------------------
+
+    def _batch_answer(self, success: int, results: list[Any], errors: list[Any]) -> Result:
+        now = iso_now()
+        body: dict[str, Any] = {"status": "COMPLETE", "results": self.store.shuffled(results)}
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+        body["startedAt"] = now
+        body["completedAt"] = now
+        return (207 if errors else success), body
+
+    def _result(self, t: Any, rec: Record, trace: Any, **extra: Any) -> dict[str, Any]:
+        out = self.store.to_wire(t, rec, all_properties=True)
+        if trace is not None and self.config.echo_trace_ids:
+            out["objectWriteTraceId"] = str(trace)
+        out.update(extra)
+        return out
+
+    @staticmethod
+    def _fail_input(exc: ApiError, inp: dict[str, Any], errors: list[Any],
+                    whole: list[ApiError]) -> None:
+        """Per-input errors go in the 207 when the input has a trace id, else fail it all."""
+        trace = inp.get("objectWriteTraceId")
+        if trace is None:
+            whole.append(exc)
+        else:
+            errors.append(exc.as_item_error({"objectWriteTraceId": [str(trace)]}))
+
+    async def batch_create(self, request: web.Request) -> Result:
+        """``batch/create``: 201, or 207 with per-trace-id errors, or a whole-batch 400."""
+        t = self.store.type(self._object_type(request))
+        inputs = self._inputs(await self._body(request))
+        store = self.store
+        planned: list[tuple[dict[str, Any], dict[str, str], list[Any]]] = []
+        errors: list[Any] = []
+        whole: list[ApiError] = []
+        pending_unique: dict[tuple[str, str], bool] = {}
+        for inp in inputs:
+            try:
+                props = store.clean_properties(t, inp.get("properties") or {}, create=True)
+                assocs = store.clean_associations(t, inp.get("associations"))
+                for prop in t.unique:
+                    value = props.get(prop)
+                    if value and (value in t.index[prop] or (prop, value) in pending_unique):
+                        existing = t.index[prop].get(value, "")
+                        raise ApiError(
+                            409, "CONFLICT",
+                            f"{t.ot.singular.title()} already exists. Existing ID: {existing}",
+                            context={"existingId": [existing]},
+                        )
+                    if value:
+                        pending_unique[(prop, value)] = True
+            except ApiError as exc:
+                self._fail_input(exc, inp, errors, whole)
+                continue
+            planned.append((inp, props, assocs))
+        if whole:
+            raise whole[0]  # without trace ids one bad input rejects the batch
+        now = iso_now()
+        results = [
+            self._result(t, store.create(t, props, assocs, now), inp.get("objectWriteTraceId"))
+            for inp, props, assocs in planned
+        ]
+        return self._batch_answer(201, results, errors)
+
+    async def batch_read(self, request: web.Request) -> Result:
+        """``batch/read``: 200, or 207 with one OBJECT_NOT_FOUND listing the missing ids."""
+        t = self.store.type(self._object_type(request))
+        body = await self._body(request)
+        inputs = self._inputs(body)
+        id_property = body.get("idProperty")
+        archived = request.query.get("archived") == "true"
+        properties = body.get("properties") or None
+        results, missing = [], []
+        for inp in inputs:
+            rid = str(inp.get("id", ""))
+            rec = self.store.find(t, rid, id_property=id_property, archived=archived)
+            if rec is None:
+                missing.append(rid)
+                continue
+            results.append(self.store.to_wire(t, rec, properties=properties))
+        errors = []
+        if missing:
+            errors.append({
+                "status": "error", "category": "OBJECT_NOT_FOUND",
+                "message": f"Could not get some {t.ot.singular} objects, they may be deleted "
+                           "or not exist. Check that ids are valid.",
+                "context": {"ids": missing},
+            })
+        return self._batch_answer(200, results, errors)
+
+    def _duplicates(self, inputs: list[Any]) -> None:
+        seen: set[str] = set()
+        dupes = []
+        for inp in inputs:
+            rid = str(inp.get("id", ""))
+            if rid in seen:
+                dupes.append(rid)
+            seen.add(rid)
+        if dupes:
+            raise validation_error(
+                f"Duplicate IDs found in batch input: [{', '.join(dupes)}]. IDs must be unique",
+                ids=dupes,
+            )
+
+    async def batch_update(self, request: web.Request) -> Result:
+        """``batch/update``: 200, 207 for missing ids / invalid inputs, 400 for duplicates."""
+        t = self.store.type(self._object_type(request))
+        inputs = self._inputs(await self._body(request))
+        self._duplicates(inputs)
+        store = self.store
+        errors: list[Any] = []
+        whole: list[ApiError] = []
+        planned = []
+        missing: list[str] = []
+        missing_traces: list[str] = []
+        for inp in inputs:
+            rid = str(inp.get("id", ""))
+            try:
+                rec = store.find(t, rid, id_property=inp.get("idProperty"))
+                props = store.clean_properties(
+                    t, inp.get("properties") or {}, create=False,
+                    strict=self.config.strict_update_properties,
+                )
+            except ApiError as exc:
+                self._fail_input(exc, inp, errors, whole)
+                continue
+            if rec is None:
+                missing.append(rid)
+                if inp.get("objectWriteTraceId") is not None:
+                    missing_traces.append(str(inp["objectWriteTraceId"]))
+                continue
+            planned.append((inp, rec, props))
+        if whole:
+            raise whole[0]
+        if missing:
+            context = {"ids": missing}
+            if missing_traces:
+                context["objectWriteTraceId"] = missing_traces
+            errors.append({
+                "status": "error", "category": "OBJECT_NOT_FOUND",
+                "message": f"Could not get some {t.ot.singular} objects, they may be deleted "
+                           "or not exist. Check that ids are valid.",
+                "context": context,
+            })
+        now = iso_now()
+        results = []
+        for inp, rec, props in planned:
+            try:
+                store.update(t, rec, props, now)
+            except ApiError as exc:
+                self._fail_input(exc, inp, errors, whole)
+                continue
+            results.append(self._result(t, rec, inp.get("objectWriteTraceId")))
+        if whole:
+            raise whole[0]
+        return self._batch_answer(200, results, errors)
+
+    async def batch_upsert(self, request: web.Request) -> Result:
+        """``batch/upsert`` by a unique ``idProperty``: 200 (``new`` per result) or 207."""
+        t = self.store.type(self._object_type(request))
+        inputs = self._inputs(await self._body(request))
+        self._duplicates(inputs)
+        store = self.store
+        errors: list[Any] = []
+        whole: list[ApiError] = []
+        planned = []
+        for inp in inputs:
+            id_property = inp.get("idProperty")
+            value = str(inp.get("id", ""))
+            if not id_property:
+                raise validation_error("idProperty is required for upsert")
+            try:
+                rec = store.find(t, value, id_property=id_property)
+                props = store.clean_properties(
+                    t, inp.get("properties") or {}, create=rec is None
+                )
+            except ApiError as exc:
+                if exc.status == 400 and "non-unique" in str(exc):
+                    raise
+                self._fail_input(exc, inp, errors, whole)
+                continue
+            planned.append((inp, rec, props, id_property, value))
+        if whole:
+            raise whole[0]
+        now = iso_now()
+        results = []
+        for inp, rec, props, id_property, value in planned:
+            trace = inp.get("objectWriteTraceId")
+            if rec is None:
+                props[id_property] = value
+                rec = store.create(t, props, (), now)
+                results.append(self._result(t, rec, trace, new=True))
+            else:
+                store.update(t, rec, props, now)
+                results.append(self._result(t, rec, trace, new=False))
+        return self._batch_answer(200, results, errors)
+
+    async def batch_archive(self, request: web.Request) -> Result:
+        """``batch/archive``: 204 (missing ids are ignored)."""
+        t = self.store.type(self._object_type(request))
+        inputs = self._inputs(await self._body(request))
+        now = iso_now()
+        for inp in inputs:
+            rec = self.store.find(t, str(inp.get("id", "")))
+            if rec is not None:
+                self.store.archive(t, rec, now)
+        return 204, None
+
+
+def _purge(window: collections.deque[float], cutoff: float) -> None:
+    while window and window[0] <= cutoff:
+        window.popleft()
+
+
+def _json(status: int, body: Any, correlation_id: str) -> web.Response:
+    if status == 204 or body is None:
+        response = web.Response(status=status)
+    else:
+        response = web.Response(
+            status=status,
+            body=json.dumps(body, separators=(",", ":")).encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
+    response.headers["X-HubSpot-Correlation-Id"] = correlation_id
+    return response

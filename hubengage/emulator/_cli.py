@@ -1,0 +1,127 @@
+"""``python -m hubengage.emulator`` (and ``hubengage emulator``): run the emulator.
+
+The options are a contract scripts and CI rely on; see ``add_emulator_arguments``. The first
+line printed is exactly ``listening on http://HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._config import EmulatorConfig, parse_fault, parse_rate
+from ._server import Emulator
+
+__all__ = ["add_emulator_arguments", "build_parser", "config_from_args", "main"]
+
+
+def _rate(text: str) -> tuple[int, float]:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fault(text: str) -> object:
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the emulator's options to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    parser.add_argument("--token", action="append", default=[], metavar="T",
+                        help="accepted bearer token (repeatable; default: any non-empty)")
+    parser.add_argument("--burst", type=_rate, default=(100, 10.0), metavar="N/INTERVAL",
+                        help="burst limit per token, e.g. 100/10s or 20/200ms; 0 = unlimited")
+    parser.add_argument("--daily", type=int, default=250_000, help="daily limit; 0 = unlimited")
+    parser.add_argument("--search", type=_rate, default=(5, 1.0), metavar="N/INTERVAL",
+                        help="search limit, e.g. 5/1s; 0 = unlimited")
+    parser.add_argument("--fault", type=_fault, action="append", default=[],
+                        metavar="KIND=P[@ENDPOINT]",
+                        help="inject a fault: 429, 502, 503, 504, drop, slow, "
+                             "commit-then-502, commit-then-drop (repeatable)")
+    parser.add_argument("--slow-delay", type=float, default=5.0,
+                        help="seconds a 'slow' fault waits (default 5)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for faults and shuffling")
+    parser.add_argument("--no-echo-trace-ids", action="store_true",
+                        help="omit objectWriteTraceId from successful batch results")
+    parser.add_argument("--no-shuffle", action="store_true",
+                        help="return batch results in input order")
+    parser.add_argument("--retry-after-on-429", action="store_true",
+                        help="send Retry-After on 429 responses")
+    parser.add_argument("--strict-update-properties", action="store_true",
+                        help="reject unknown properties on update (400) instead of ignoring")
+    parser.add_argument("--unique", action="append", default=[], metavar="TYPE.PROPERTY",
+                        help="declare a unique-value property, e.g. emails.external_id")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m hubengage.emulator`` parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m hubengage.emulator",
+        description="A faithful local HubSpot CRM API for tests, benchmarks and sandboxes.",
+    )
+    add_emulator_arguments(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The :class:`EmulatorConfig` the parsed options describe."""
+    unique: dict[str, tuple[str, ...]] = {}
+    for spec in args.unique:
+        type_name, _, prop = spec.partition(".")
+        if not prop:
+            raise SystemExit(f"--unique expects TYPE.PROPERTY, got {spec!r}")
+        unique[type_name] = (*unique.get(type_name, ()), prop)
+    burst, burst_interval = args.burst
+    search, search_interval = args.search
+    return EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        tokens=tuple(args.token),
+        burst_limit=burst,
+        burst_interval=burst_interval,
+        daily_limit=args.daily,
+        search_limit=search,
+        search_interval=search_interval,
+        echo_trace_ids=not args.no_echo_trace_ids,
+        shuffle_results=not args.no_shuffle,
+        retry_after_on_429=args.retry_after_on_429,
+        strict_update_properties=args.strict_update_properties,
+        faults=tuple(args.fault),
+        slow_delay=args.slow_delay,
+        seed=args.seed,
+        unique_properties=unique,
+        custom_properties=unique,
+    )
+
+
+async def serve(config: EmulatorConfig) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with Emulator(config) as emu:
+        print(f"listening on {emu.url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse, serve, exit 0 on a signal."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(serve(config_from_args(args)))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,128 @@
+"""The emulator's settings: :class:`EmulatorConfig` and :class:`Fault` (wire notes §8).
+
+Every open point of the wire notes is a default plus a switch here, so that the SDK is tested
+against both possibilities. Pure data; the command line (``_cli``) parses into it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+import attrs
+
+__all__ = ["FAULT_KINDS", "EmulatorConfig", "Fault", "parse_fault", "parse_rate"]
+
+#: The faults the emulator can inject, per request.
+FAULT_KINDS = (
+    "429",  # a burst 429 (TEN_SECONDLY_ROLLING), nothing processed
+    "502",  # HTML 502 from the edge, nothing processed
+    "503",
+    "504",
+    "drop",  # the connection is closed before the request is processed
+    "slow",  # the request is processed after ``slow_delay`` seconds (past a client timeout)
+    "commit-then-502",  # processed and stored, then answered with an HTML 502
+    "commit-then-drop",  # processed and stored, then the connection is closed
+)
+
+
+def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"fault probability must be within 0..1, got {value!r}")
+
+
+def _kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {value!r}; known: {', '.join(FAULT_KINDS)}")
+
+
+@attrs.frozen
+class Fault:
+    """Inject ``kind`` into a fraction ``probability`` of requests to ``endpoint``.
+
+    ``endpoint`` is None (every ``/crm`` endpoint) or a label such as ``batch/create``,
+    ``search`` or ``batch`` (every batch endpoint): a label matches itself and its children.
+    """
+
+    kind: str = attrs.field(validator=_kind)
+    probability: float = attrs.field(converter=float, validator=_probability)
+    endpoint: str | None = None
+
+    def matches(self, endpoint: str) -> bool:
+        """True when this fault applies to requests with the label ``endpoint``."""
+        return (
+            self.endpoint is None
+            or endpoint == self.endpoint
+            or endpoint.startswith(self.endpoint + "/")
+        )
+
+
+T = TypeVar("T")
+
+
+def _tuple(value: Iterable[T] | None) -> tuple[T, ...]:
+    return tuple(value) if value is not None else ()
+
+
+@attrs.frozen(kw_only=True)
+class EmulatorConfig:
+    """How the emulator behaves. Defaults follow HubSpot (Free/Starter private app).
+
+    Limits: ``burst_limit`` requests per ``burst_interval`` seconds per token (0: unlimited),
+    ``daily_limit`` per day (0: unlimited), ``search_limit`` per ``search_interval`` seconds.
+    ``tokens``: accepted bearer tokens (empty: any non-empty token). The §8 switches:
+    ``echo_trace_ids``, ``shuffle_results``, ``retry_after_on_429``,
+    ``strict_update_properties``. ``faults`` are injected with a ``seed``-ed random source;
+    ``slow_delay`` is how long a ``slow`` fault waits. ``unique_properties`` declares
+    unique-value properties per type (usable as ``idProperty``) on top of the built-in ones
+    (contacts' ``email``); ``custom_properties`` declares extra writable properties per type.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tokens: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    burst_limit: int = 100
+    burst_interval: float = 10.0
+    daily_limit: int = 250_000
+    search_limit: int = 5
+    search_interval: float = 1.0
+    echo_trace_ids: bool = True
+    shuffle_results: bool = True
+    retry_after_on_429: bool = False
+    strict_update_properties: bool = False
+    faults: tuple[Fault, ...] = attrs.field(default=(), converter=_tuple)
+    slow_delay: float = 5.0
+    seed: int | None = None
+    unique_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    custom_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"100/10s"`` → ``(100, 10.0)``; ``"20/200ms"`` → ``(20, 0.2)``; ``"0"`` → unlimited."""
+    if text.strip() == "0":
+        return 0, 1.0
+    match = _RATE.match(text)
+    if not match:
+        raise ValueError(f"expected COUNT/INTERVAL such as 100/10s or 20/200ms, got {text!r}")
+    count, amount, unit = int(match[1]), float(match[2]), match[3] or "s"
+    seconds = amount / 1000 if unit == "ms" else amount
+    if seconds <= 0:
+        raise ValueError(f"the interval must be positive: {text!r}")
+    return count, seconds
+
+
+def parse_fault(text: str) -> Fault:
+    """``KIND=P`` or ``KIND=P@ENDPOINT``, e.g. ``502=0.05`` or ``drop=0.01@batch/create``."""
+    kind, sep, rest = text.partition("=")
+    if not sep:
+        raise ValueError(f"expected KIND=PROBABILITY[@ENDPOINT], got {text!r}")
+    probability, _, endpoint = rest.partition("@")
+    try:
+        value = float(probability)
+    except ValueError:
+        raise ValueError(f"not a probability: {probability!r}") from None
+    return Fault(kind.strip(), value, endpoint.strip() or None)

@@ -1,0 +1,147 @@
+"""``Emulator``: the emulator as an async context manager on a real loopback port.
+
+Tests, benchmarks and the CLI's ``--sandbox`` talk to it over HTTP exactly as they would to
+HubSpot; assertions read its store directly (``records``, ``get_record``) and seed it with
+``put_record``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from ._app import EmulatorApp
+from ._config import EmulatorConfig
+from ._store import iso_now
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """A local HubSpot. ``async with Emulator(EmulatorConfig(...)) as emu:`` then ``emu.url``.
+
+    Keyword arguments are shorthand for :class:`EmulatorConfig` fields:
+    ``Emulator(burst_limit=20, burst_interval=0.2)``.
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, **overrides: Any) -> None:
+        if config is None:
+            config = EmulatorConfig(**overrides)
+        elif overrides:
+            import attrs
+
+            config = attrs.evolve(config, **overrides)
+        self.config = config
+        self._app = EmulatorApp(config)
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` (use it as the client's ``base_url``)."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running; use 'async with Emulator()'")
+        return self._url
+
+    async def start(self) -> None:
+        """Bind and serve (port 0 picks a free port)."""
+        runner = web.AppRunner(self._app.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port, backlog=1024)
+        await site.start()
+        self._runner = runner
+        server: Any = site._server
+        host, port = server.sockets[0].getsockname()[:2]
+        self._url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        """Stop serving and close connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._url = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- assertions and seeding -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Requests by endpoint and status, 429s by policy, objects stored, faults injected."""
+        return self._app.stats()
+
+    def reset(self) -> None:
+        """Forget every record, window, counter and pending injected fault."""
+        self._app.reset()
+
+    def records(self, object_type: str, *, archived: bool | None = None) -> list[dict[str, Any]]:
+        """Every stored record of a type (all properties, ``archived`` flag), oldest first.
+
+        ``archived=None`` returns both live and archived records.
+        """
+        store = self._app.store
+        t = store.type(object_type)
+        return [
+            store.to_wire(t, rec, all_properties=True, associations=list(rec.assoc))
+            for rec in t.records.values()
+            if archived is None or rec.archived == archived
+        ]
+
+    def get_record(self, object_type: str, record_id: str | int) -> dict[str, Any] | None:
+        """One stored record (live or archived) by id, or None."""
+        store = self._app.store
+        t = store.type(object_type)
+        rec = t.records.get(str(record_id))
+        if rec is None:
+            return None
+        return store.to_wire(t, rec, all_properties=True, associations=list(rec.assoc))
+
+    def put_record(
+        self,
+        object_type: str,
+        properties: Mapping[str, Any],
+        *,
+        id: str | int | None = None,
+        associations: Iterable[tuple[str, str | int]] = (),
+    ) -> str:
+        """Store a record directly (no auth, no limits, no required-property checks); its id.
+
+        ``id`` chooses its id (e.g. contact 601); ``associations`` are ``(to_type, to_id)``
+        pairs with their default type ids.
+        """
+        from .._objecttypes import default_association_type_id
+
+        store = self._app.store
+        t = store.type(object_type)
+        props = {str(k): str(v) for k, v in properties.items()}
+        rid = str(id) if id is not None else store.next_id()
+        if rid in t.records:
+            raise ValueError(f"{t.name} {rid} already exists")
+        from ._store import Record
+
+        rec = Record(rid, props, iso_now())
+        t.records[rid] = rec
+        for prop in t.unique:
+            if props.get(prop):
+                t.index[prop][props[prop]] = rid
+        for to_type, to_id in associations:
+            to_t = store.type(to_type)
+            type_id = default_association_type_id(t.name, to_t.name) or 0
+            store.associate(t, rec, to_t.name, str(to_id), type_id)
+        return rid
+
+    def inject(self, kind: str, count: int = 1, endpoint: str | None = None) -> None:
+        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``."""
+        self._app.inject(kind, count, endpoint)
