@@ -107,7 +107,7 @@ async def scenario(plan: list[tuple[str, list[str]]], echo: bool, faults: list[s
 
             async def read_missing(i: int) -> None:
                 with pytest.raises(NotFoundError):
-                    await hs.emails.get(str(10_000_000 + i))
+                    await hs.emails.get(str(900_000_000 + i))  # never handed out
                 resolved(f"missing-{i}")
 
             lives = [life(n, kind, steps) for n, (kind, steps) in enumerate(plan)]
