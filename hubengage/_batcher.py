@@ -492,6 +492,15 @@ class Batcher:
 
     async def _send(self, queue: _Queue, batch: list[_Item], slot: Any) -> None:
         """Send one batch (retries inside the pipeline) and resolve every item in it."""
+        if any(item.future.done() for item in batch):
+            # Callers cancelled between the drain and now: those items are not sent.
+            for item in batch:
+                if item.future.done():
+                    self._finish(item)
+            batch = [item for item in batch if not item.future.done()]
+            if not batch:
+                self._pipeline.limiter.abandon(slot)
+                return
         for item in batch:
             if item.on_sent is not None:
                 callback, item.on_sent = item.on_sent, None

@@ -92,6 +92,8 @@ async def run_bulk(
     *,
     window: int,
     ordered: bool = False,
+    stop: asyncio.Event | None = None,
+    sent: set[int] | None = None,
 ) -> AsyncIterator[Outcome[InputT]]:
     """Feed ``items`` to ``submit`` with at most ``window`` unyielded, and yield outcomes.
 
@@ -99,6 +101,11 @@ async def run_bulk(
     ``items`` while ``window`` outcomes are in the air or waiting to be yielded. With
     ``ordered`` outcomes come in input order, else as they complete. Closing the iterator
     early cancels the inputs not yet sent (sent ones complete; their outcomes are dropped).
+
+    ``stop`` (with ``sent``, the indices whose request has left) ends a run gracefully:
+    once it is set no more input is read, inputs not yet sent are withdrawn (their outcome
+    is a "cancelled before it was sent" error), and those already sent complete and are
+    yielded as usual.
     """
     _ensure_iterable(items, "items")
     if window < 1:
@@ -123,6 +130,8 @@ async def run_bulk(
 
     def on_done(index: int, value: InputT, future: asyncio.Future[Any]) -> None:
         in_air.pop(index, None)
+        if sent is not None:
+            sent.discard(index)
         if future.cancelled():
             landed(Outcome(index, value, error=HubEngageError("cancelled before it was sent")))
             return
@@ -134,8 +143,21 @@ async def run_bulk(
         else:  # not ours: a bug or a cancellation of the whole run; surface it
             landed(Outcome(index, value, error=HubEngageError(repr(error))))
 
+    def withdraw_unsent() -> None:
+        for index, future in list(in_air.items()):
+            if sent is None or index not in sent:
+                future.cancel()
+
+    stopped = False
+    watcher: asyncio.Future[Any] | None = None
+    if stop is not None:
+        watcher = asyncio.ensure_future(stop.wait())
+        watcher.add_done_callback(lambda _: wake.set())
     try:
         while True:
+            if stop is not None and stop.is_set() and not stopped:
+                stopped = exhausted = True
+                withdraw_unsent()
             while not exhausted and unyielded < window:
                 try:
                     if sync_iter is not None:
@@ -175,5 +197,7 @@ async def run_bulk(
             wake.clear()
             await wake.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for future in list(in_air.values()):
             future.cancel()

@@ -276,6 +276,7 @@ class ObjectResource:
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
         """Create a record per input; yield an :class:`Outcome` per input.
 
@@ -285,9 +286,11 @@ class ObjectResource:
         input order; by default outcomes come as they complete. An input that fails
         validation yields its ``InvalidInputError`` without being sent. ``on_sent(index)``
         runs right before the request carrying an input is first sent (for journals).
+        Setting ``stop`` (an ``asyncio.Event``) ends the run gracefully: no more input is
+        read, inputs not yet sent are withdrawn, and those in flight complete.
         """
-        return run_bulk(items, partial(self._submit_create, on_sent), window=window,
-                        ordered=ordered)
+        return self._run_bulk(items, self._submit_create, on_sent, stop=stop,
+                              window=window, ordered=ordered)
 
     def upsert_many(
         self,
@@ -297,6 +300,7 @@ class ObjectResource:
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
         """Create or update a record per input by ``id_property`` (a unique-value property).
 
@@ -304,8 +308,8 @@ class ObjectResource:
         ``id_property``. Writing by a unique key is idempotent: re-running an upsert after a
         crash writes each record once.
         """
-        return run_bulk(items, partial(self._submit_upsert, on_sent, id_property),
-                        window=window, ordered=ordered)
+        return self._run_bulk(items, partial(self._submit_upsert, id_property=id_property),
+                              on_sent, stop=stop, window=window, ordered=ordered)
 
     def update_many(
         self,
@@ -347,6 +351,29 @@ class ObjectResource:
         return run_bulk(ids, partial(self._submit_read, props, archived, id_property),
                         window=window, ordered=ordered)
 
+    def _run_bulk(
+        self,
+        items: Inputs,
+        submit: Any,
+        on_sent: OnSent | None,
+        *,
+        stop: asyncio.Event | None,
+        window: int,
+        ordered: bool,
+    ) -> AsyncIterator[Outcome[Any]]:
+        """``run_bulk`` with ``on_sent`` bound; with ``stop``, track what has been sent."""
+        if stop is None:
+            return run_bulk(items, partial(submit, on_sent), window=window, ordered=ordered)
+        sent: set[int] = set()
+
+        def mark(index: int) -> None:
+            sent.add(index)
+            if on_sent is not None:
+                on_sent(index)
+
+        return run_bulk(items, partial(submit, mark), window=window, ordered=ordered,
+                        stop=stop, sent=sent)
+
     def _new_record(self, value: Any) -> tuple[dict[str, str], list[dict[str, Any]] | None]:
         if isinstance(value, NewRecord):
             return (self._properties(value.properties, create=True),
@@ -386,7 +413,7 @@ class ObjectResource:
         )
 
     async def _submit_upsert(
-        self, on_sent: OnSent | None, id_property: str, index: int, value: Any
+        self, on_sent: OnSent | None, index: int, value: Any, *, id_property: str
     ) -> asyncio.Future[Any]:
         properties, id_value = self._upsert_input(
             value.properties if isinstance(value, NewRecord) else value, id_property
