@@ -433,6 +433,8 @@ def _check_paths(args: argparse.Namespace) -> None:
     args.resume_journal_exists = False
     if args.dry_run:
         return
+    if args.sandbox and not args.resume and journal.exists():
+        journal.unlink()  # each sandbox starts from an empty emulator: nothing to resume
     if journal.exists() and not args.resume:
         raise UsageError(f"journal {journal} exists: add --resume to continue that import, "
                          "or remove the file to start over")

@@ -109,7 +109,8 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         main(["import", str(src)])  # --object is required
     assert info.value.code == 2
     (tmp_path / "notes.jsonl.journal.jsonl").write_text("")
-    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 2
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "t")
+    assert main(["import", str(src), "--object", "notes"]) == 2
     assert "--resume" in capsys.readouterr().err
 
 
