@@ -1,0 +1,260 @@
+"""Shared helpers for the benchmarks: the emulator as a subprocess, process CPU/RSS, a table.
+
+- :class:`EmulatorProcess` starts ``python -m hubengage.emulator`` (optionally under cProfile)
+  with given command-line arguments, waits for its first line ``listening on http://HOST:PORT``,
+  keeps draining its output, and stops it with SIGINT (so a profile is written), escalating to
+  SIGTERM and SIGKILL only if it does not exit.
+- :func:`cpu_seconds`, :func:`rss_bytes` and :func:`peak_rss_bytes` read ``/proc`` (Linux) and
+  return None elsewhere; :class:`CpuMeter` turns two readings into a CPU percentage.
+- :func:`format_table` / :func:`print_table` render a plain-text table.
+
+Benchmarks only measure and print; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "CpuMeter",
+    "EmulatorProcess",
+    "cpu_seconds",
+    "format_table",
+    "peak_rss_bytes",
+    "print_table",
+    "rss_bytes",
+]
+
+_LISTENING = re.compile(r"^listening on (http://\S+?):(\d+)\s*$")
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------------------------------------
+# Process measurements (Linux /proc; None elsewhere)
+
+
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """User + system CPU seconds used so far by process ``pid`` (default: this process)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def _status_kib(pid: int | None, key: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid if pid is not None else 'self'}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def rss_bytes(pid: int | None = None) -> int | None:
+    """Resident set size of ``pid`` (default: this process) in bytes."""
+    kib = _status_kib(pid, "VmRSS")
+    return None if kib is None else kib * 1024
+
+
+def peak_rss_bytes(pid: int | None = None) -> int | None:
+    """Peak resident set size ("high water mark") of ``pid`` in bytes."""
+    kib = _status_kib(pid, "VmHWM")
+    return None if kib is None else kib * 1024
+
+
+@dataclass
+class CpuMeter:
+    """CPU use of one process between :meth:`start` and :meth:`stop`, as a percentage of a core."""
+
+    pid: int | None = None
+    _cpu0: float | None = field(default=None, init=False)
+    _wall0: float = field(default=0.0, init=False)
+    cpu: float | None = field(default=None, init=False)
+    wall: float = field(default=0.0, init=False)
+
+    def start(self) -> None:
+        self._cpu0 = cpu_seconds(self.pid)
+        self._wall0 = time.perf_counter()
+
+    def stop(self) -> None:
+        self.wall = time.perf_counter() - self._wall0
+        now = cpu_seconds(self.pid)
+        self.cpu = None if now is None or self._cpu0 is None else now - self._cpu0
+
+    @property
+    def percent(self) -> float | None:
+        """CPU seconds per wall second × 100 (100 means one core fully busy)."""
+        if self.cpu is None or self.wall <= 0:
+            return None
+        return 100.0 * self.cpu / self.wall
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator in its own process
+
+
+class EmulatorProcess:
+    """``python -m hubengage.emulator ARGS`` as a child process; use as a context manager."""
+
+    def __init__(
+        self,
+        args: Sequence[str] = ("--port", "0", "--burst", "0", "--daily", "0"),
+        *,
+        profile_to: Path | None = None,
+        startup_timeout: float = 20.0,
+        python: str = sys.executable,
+    ) -> None:
+        self.args = list(args)
+        self.profile_to = profile_to
+        self.startup_timeout = startup_timeout
+        self.python = python
+        self.url = ""
+        self.output: list[str] = []
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader: threading.Thread | None = None
+
+    @property
+    def command(self) -> list[str]:
+        """The command line that starts the emulator."""
+        profile = ["-m", "cProfile", "-o", str(self.profile_to)] if self.profile_to else []
+        return [self.python, *profile, "-m", "hubengage.emulator", *self.args]
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("emulator not started")
+        return self._proc.pid
+
+    def start(self) -> str:
+        """Start the process and return its base URL once it prints ``listening on ...``."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        self._proc = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._drain, name="emulator-output", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._lines.get(timeout=max(remaining, 0.01))
+            except queue.Empty:
+                self.stop()
+                raise RuntimeError(
+                    f"emulator did not print 'listening on' within {self.startup_timeout}s"
+                ) from None
+            if line is None:
+                code = self._proc.wait()
+                raise RuntimeError(f"emulator exited ({code}) before listening:\n{self.log}")
+            match = _LISTENING.match(line)
+            if match:
+                self.url = f"{match.group(1)}:{match.group(2)}"
+                return self.url
+            if remaining <= 0:  # pragma: no cover - only on a wedged child
+                self.stop()
+                raise RuntimeError(f"emulator did not start:\n{self.log}")
+
+    def _drain(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self.output.append(line.rstrip("\n"))
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    @property
+    def log(self) -> str:
+        """Everything the emulator printed so far."""
+        return "\n".join(self.output)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Stop the emulator: SIGINT, then SIGTERM, then SIGKILL. Returns its exit code."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                proc.send_signal(sig)
+                try:
+                    proc.wait(timeout=timeout)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            else:
+                proc.kill()
+                proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=timeout)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return proc.returncode
+
+    def __enter__(self) -> EmulatorProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table: a header, a rule, one line per row; numbers right-aligned."""
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.1f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    text = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(headers)]
+    numeric = [
+        all(isinstance(row[i], int | float) or row[i] is None for row in rows)
+        for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in text)])
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print :func:`format_table` followed by a blank line, flushing stdout."""
+    print(format_table(headers, rows), end="\n\n", flush=True)
