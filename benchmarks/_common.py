@@ -38,6 +38,8 @@ __all__ = [
 _LISTENING = re.compile(r"^listening on (http://\S+?):(\d+)\s*$")
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # the scripts import hubengage from this checkout
+    sys.path.insert(1, str(REPO_ROOT))
 
 
 # ---------------------------------------------------------------------------------------------

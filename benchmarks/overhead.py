@@ -1,0 +1,100 @@
+"""Client CPU per item: hubengage ``create_many`` vs the official SDK's hand-batched creates.
+
+The emulator runs in its own process with no limits (``--burst 0 --daily 0``), so the client
+never waits on a window; ``time.process_time()`` of this (client) process is measured around
+each run (all threads included), and divided by the items created.
+
+- hubengage: ``async for outcome in hs.emails.create_many(generator)`` over N emails;
+- official: ``batch_api.create`` of 100 emails per call from 4 threads (needs
+  ``hubspot-api-client``: ``pip install -e '.[bench]'``).
+
+    python benchmarks/overhead.py           # 50,000 and 10,000 emails
+    python benchmarks/overhead.py --quick   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import EmulatorProcess, print_table
+
+from hubengage import HubSpot, RateLimits, RetryConfig
+
+TS = "2026-01-15T10:00:00.000Z"
+UNLIMITED = ["--port", "0", "--burst", "0", "--daily", "0"]
+HEADERS = ["client", "items", "ok", "wall s", "CPU s", "CPU µs/item", "items/s"]
+
+
+def email(i: int) -> dict[str, str]:
+    return {"hs_timestamp": TS, "hs_email_direction": "EMAIL", "hs_email_subject": f"cpu {i}"}
+
+
+def emails(n: int) -> Iterator[dict[str, str]]:
+    return (email(i) for i in range(n))
+
+
+async def ours(url: str, n: int) -> int:
+    limits = RateLimits(requests_per_interval=10**6, interval_seconds=10.0, daily=None)
+    async with HubSpot(access_token="bench", base_url=url, rate_limits=limits,
+                       retry=RetryConfig(max_attempts=8), timeout=30.0) as hs:
+        return sum([outcome.ok async for outcome in hs.emails.create_many(emails(n))])
+
+
+def official(url: str, n: int) -> int:
+    import hubspot
+    from hubspot.crm.objects.emails import (
+        BatchInputSimplePublicObjectBatchInputForCreate as BatchInput,
+    )
+    from hubspot.crm.objects.emails import SimplePublicObjectBatchInputForCreate as Item
+
+    client = hubspot.Client.create(access_token="bench", host=url, connection_pool_maxsize=4)
+    api = client.crm.objects.emails.batch_api  # each access builds an ApiClient: keep one
+
+    def chunk(start: int) -> int:
+        inputs = [Item(properties=email(i), associations=[])
+                  for i in range(start, min(n, start + 100))]
+        return len(api.create(BatchInput(inputs=inputs)).results)
+
+    with ThreadPoolExecutor(4) as pool:
+        return sum(pool.map(chunk, range(0, n, 100)))
+
+
+def measure(name: str, n: int, run: Callable[[str], int]) -> list[object]:
+    with EmulatorProcess(UNLIMITED) as emu:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        ok = run(emu.url)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return [name, n, ok, f"{wall:.2f}", f"{cpu:.2f}", f"{1e6 * cpu / max(ok, 1):.1f}",
+            round(ok / wall)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=50_000, help="emails for hubengage (50,000)")
+    parser.add_argument("--official-n", type=int, default=10_000,
+                        help="emails for the official client (10,000)")
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.official_n = 2_000, 1_000
+    rows = [measure("hubengage create_many", args.n, lambda url: asyncio.run(ours(url, args.n)))]
+    try:
+        import hubspot  # noqa: F401
+    except ImportError:
+        rows.append(["hubspot-api-client: not installed: pip install -e '.[bench]'",
+                     *[None] * (len(HEADERS) - 1)])
+    else:
+        rows.append(measure("official batch_api 100s, 4 threads", args.official_n,
+                            lambda url: official(url, args.official_n)))
+    print_table(HEADERS, rows)
+
+
+if __name__ == "__main__":
+    main()
