@@ -4,9 +4,10 @@ Data path (DESIGN.md): ``hs.emails.create(...)`` → :meth:`Batcher.submit` puts
 queue of its (object type, operation, group) → that queue's dispatcher takes an in-flight
 permit, then a rate-limiter slot, and only *then* drains up to 100 items into one request
 ("smart batching": whatever queued while it waited rides along; an idle client sends a lone
-call at once, a saturated one sends full batches) → :class:`RequestPipeline` sends it (retries
-included) → :func:`hubengage._multistatus.decode` maps the response back to each item's
-future, by trace id or id, never by position.
+call at once, a saturated one sends full batches, and a partial batch also waits for the
+limiter's pacing so a steady stream of calls is spread over the window) →
+:class:`RequestPipeline` sends it (retries included) → :func:`hubengage._multistatus.decode`
+maps the response back to each item's future, by trace id or id, never by position.
 
 Invariants this module owns:
 
@@ -111,8 +112,8 @@ class _Item:
 class _Queue:
     """The items of one (object type, operation, group) and its dispatcher task."""
 
-    __slots__ = ("archived", "dispatcher", "id_property", "items", "object_type", "op", "path",
-                 "read_properties")
+    __slots__ = ("archived", "dispatcher", "full", "id_property", "items", "object_type", "op",
+                 "path", "read_properties")
 
     def __init__(
         self,
@@ -131,6 +132,8 @@ class _Queue:
         self.path = f"/crm/v3/objects/{quote(object_type, safe='')}/batch/{op}"
         self.items: deque[_Item] = deque()
         self.dispatcher: asyncio.Task[None] | None = None
+        #: Set while a partial batch waits for pacing; resolved when a full batch is queued.
+        self.full: asyncio.Future[None] | None = None
 
 
 class Batcher:
@@ -303,6 +306,9 @@ class Batcher:
     def _enqueue(self, item: _Item) -> None:
         queue = item.queue
         queue.items.append(item)
+        full = queue.full
+        if full is not None and len(queue.items) >= MAX_BATCH_SIZE and not full.done():
+            full.set_result(None)
         if queue.dispatcher is None:
             queue.dispatcher = asyncio.get_running_loop().create_task(self._dispatch(queue))
 
@@ -385,11 +391,19 @@ class Batcher:
                 except BaseException:
                     permits.release()
                     raise
+                try:
+                    await self._linger(queue)
+                except BaseException:
+                    limiter.abandon(slot)
+                    permits.release()
+                    raise
                 batch = self._drain(queue, MAX_BATCH_SIZE)
                 if not batch:
                     limiter.abandon(slot)
                     permits.release()
                     continue
+                if len(batch) < MAX_BATCH_SIZE:
+                    limiter.spend_pacing(Bucket.BURST)
                 task = asyncio.get_running_loop().create_task(
                     self._run_batch(queue, batch, slot, permits)
                 )
@@ -397,6 +411,30 @@ class Batcher:
                 task.add_done_callback(self._tasks.discard)
         finally:
             queue.dispatcher = None
+
+    async def _linger(self, queue: _Queue) -> None:
+        """Hold a partial batch until the limiter's pacing allows it or the queue fills.
+
+        Calls made meanwhile join the batch (see "Pacing partial batches" in
+        ``_limiter.py``); an idle client never waits here.
+        """
+        if len(queue.items) >= MAX_BATCH_SIZE:
+            return
+        limiter = self._pipeline.limiter
+        delay = limiter.pacing_delay(Bucket.BURST)
+        if delay <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        full = queue.full = loop.create_future()
+        sleeper = loop.create_task(limiter.clock.sleep(delay))
+        try:
+            await asyncio.wait((full, sleeper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            queue.full = None
+            full.cancel()
+            if not sleeper.done():
+                sleeper.cancel()
+                await asyncio.wait((sleeper,))
 
     def _drain(self, queue: _Queue, limit: int) -> list[_Item]:
         """Take up to ``limit`` live items from the head of ``queue``."""

@@ -21,6 +21,19 @@ requests within the same rolling window, which HubSpot answers with 429. The rul
 frees a slot exactly ``INTERVAL`` after its response, which is both safe and lets a
 saturated client send ``MAX`` requests per ``INTERVAL`` plus latency: the physical limit.
 
+Pacing partial batches. The rule above says how many requests *may* go; it does not say how
+to spend them. A steady stream of single calls sent one per request as they arrive spends the
+whole window in its first moments and then waits for the rest of the interval, so calls made
+in that gap wait up to ``INTERVAL``. So the batcher asks :meth:`RateLimiter.pacing_delay`
+before it sends a *partial* batch (fewer than 100 items): partial batches spend a second,
+smooth budget, a GCRA/token bucket with a burst of ``MAX // 4`` that refills at
+``(MAX - MAX // 4) / INTERVAL`` per second, so burst + one interval of refill never exceeds
+``MAX``. While a partial batch waits for pacing, calls keep joining it; a full batch never
+waits for pacing, only for the window. An idle client still sends a lone call at once;
+a client under a steady stream sends a request every ``INTERVAL / (MAX - MAX // 4)`` seconds
+with whatever arrived, never stalling for a whole window. ``RateLimits(pacing=False)`` turns
+it off (every batch goes as soon as the window admits it).
+
 Waiters are served first in, first out; one waker task per bucket sleeps on the injected
 :class:`~hubengage._clock.Clock` until the next slot frees, so tests control time.
 """
@@ -66,7 +79,9 @@ class RateLimits:
     the limiter tightens itself to the ``X-HubSpot-RateLimit-*`` headers HubSpot sends
     (a lower ``Max``, a longer interval, requests made by other apps on the same token).
     After the daily quota is spent, calls fail fast with ``DailyLimitError`` for
-    ``daily_cooldown_seconds`` before one request probes again.
+    ``daily_cooldown_seconds`` before one request probes again. With ``pacing`` (the
+    default), partial batches are spread over the window instead of spending it at once
+    (see the module docstring); full batches are never delayed by it.
     """
 
     requests_per_interval: int = attrs.field(default=100, validator=_positive)
@@ -76,6 +91,7 @@ class RateLimits:
     search_interval_seconds: float = attrs.field(default=1.0, validator=_positive)
     calibrate: bool = True
     daily_cooldown_seconds: float = attrs.field(default=900.0, validator=_positive)
+    pacing: bool = True
 
 
 @attrs.define(eq=False)
@@ -100,6 +116,8 @@ class _Window:
         self.phantoms = 0
         self.phantoms_until = 0.0
         self.paused_until = 0.0
+        #: Pacing of partial batches (GCRA): the "theoretical arrival time" of the next one.
+        self.pace_tat = 0.0
         self.waiters: collections.deque[asyncio.Future[Slot]] = collections.deque()
         self.waker: asyncio.Task[None] | None = None
 
@@ -112,6 +130,12 @@ class _Window:
 
     def can_admit(self, now: float) -> bool:
         return now >= self.paused_until and self.used(now) < self.maximum
+
+    def pacing(self) -> tuple[float, float]:
+        """(emission interval, burst tolerance) of the partial-batch pacing budget."""
+        burst = max(1, self.maximum // 4)
+        emission = self.interval / max(1, self.maximum - burst)
+        return emission, (burst - 1) * emission
 
     def next_change(self, now: float) -> float | None:
         """When capacity may next free up without a release, or None (only a release can)."""
@@ -197,6 +221,21 @@ class RateLimiter:
         if self._daily_used:
             self._daily_used -= 1
         self._pump(window)
+
+    def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
+        """Seconds a *partial* batch should wait before it is sent (0: send it now)."""
+        if not self.limits.pacing:
+            return 0.0
+        window = self._windows[bucket]
+        _, tolerance = window.pacing()
+        delay = window.pace_tat - tolerance - self.clock.now()
+        return delay if delay > 1e-9 else 0.0  # not a float rounding error's worth of linger
+
+    def spend_pacing(self, bucket: Bucket = Bucket.BURST) -> None:
+        """A partial batch is being sent: spend one unit of the pacing budget."""
+        window = self._windows[bucket]
+        emission, _ = window.pacing()
+        window.pace_tat = max(window.pace_tat, self.clock.now()) + emission
 
     def on_rate_limited(self, error: RateLimitError, bucket: Bucket) -> None:
         """React to a 429: stop for the day, or pause the bucket until it has room again."""

@@ -17,6 +17,7 @@ from hubengage import (
     NewRecord,
     NotFoundError,
     OutcomeUnknownError,
+    RateLimits,
     RecordUpdate,
     Request,
     Response,
@@ -403,3 +404,47 @@ async def test_daily_limit_or_auth_failure_fails_every_item_of_the_batch() -> No
         outcomes = await asyncio.gather(*(hs.emails.create(email(f"s{i}")) for i in range(3)),
                                         return_exceptions=True)
     assert all(isinstance(o, HubEngageError) and "401" in str(o) for o in outcomes)
+
+
+async def test_a_steady_stream_is_paced_over_the_window_not_sent_in_one_burst() -> None:
+    # 100 requests per 1 s; one call every 2 ms (500/s) for 1.2 s. Unpaced, the first 100
+    # calls would spend the window in 0.2 s and the next calls would wait ~0.8 s for it.
+    clock = ManualClock()
+    transport = ScriptedTransport()
+    limits = RateLimits(requests_per_interval=100, interval_seconds=1.0, daily=None)
+    waits: list[float] = []
+
+    async def call(i: int) -> None:
+        start = clock.now()
+        await hs.emails.create(email(f"p{i}"))
+        waits.append(clock.now() - start)
+
+    async with client(transport, clock=clock, rate_limits=limits) as hs:
+        tasks = []
+        for i in range(600):
+            tasks.append(asyncio.create_task(call(i)))
+            await clock.advance(0.002)
+        await clock.run_until_idle()
+        await asyncio.gather(*tasks)
+    emission = 1.0 / 75
+    assert max(waits) <= emission + 0.002 + 1e-9  # never a wait for the window itself
+    sizes = [len(b) for b in transport.batches("create")]
+    assert sum(sizes) == 600
+    # 25 lone calls at once, then about one request per emission interval with what came.
+    assert 25 + 1.2 / emission - 5 <= len(sizes) <= 25 + 1.2 / emission + 5
+    assert hs.stats.total_requests <= 100 * (1.2 + 1)  # and within the window
+
+
+async def test_full_batches_never_wait_for_pacing() -> None:
+    clock = ManualClock()
+    transport = ScriptedTransport()
+    async with client(transport, clock=clock) as hs:
+        for i in range(25):  # spend the pacing burst on lone calls
+            await hs.emails.create(email(f"lone{i}"))
+        tasks = [asyncio.create_task(hs.emails.create(email(f"f{i}"))) for i in range(250)]
+        await clock.settle()
+        # Two full batches went at once; the partial 50 waits for pacing (the clock stands).
+        assert [len(b) for b in transport.batches("create")][25:] == [100, 100]
+        await clock.run_until_idle()
+        await asyncio.gather(*tasks)
+    assert [len(b) for b in transport.batches("create")][25:] == [100, 100, 50]
