@@ -10,10 +10,11 @@ individually awaited ``create``/``update``/``archive`` under a semaphore of 2,00
 
 At the end every record in the store (live and archived, paged through ``GET
 /crm/v3/objects/{type}``) is matched by tag to what the calls reported. A stored record no
-call reported is a duplicate: "explainable" when it can come from a request that committed
-and then failed (commit-then-502, or a stall the client gave up on; at most 100 per such
-fault), or from a create that reported an uncertain failure; anything else is unexplained and
-must be 0, as must lost writes, wrong values and calls that never resolved.
+call reported is a duplicate: "explainable" when the client itself flagged the create as
+``possible_duplicate`` (its request succeeded after an attempt that committed and then
+failed: commit-then-502, or a stall the client gave up on), or when the create reported an
+uncertain failure; anything else is unexplained and must be 0, as must lost writes, wrong
+values and calls that never resolved.
 
 The client is told the window is 1 s (``RateLimits(interval_seconds=1.0)``): a 429 pauses
 its bucket for one interval, so with HubSpot's 10 s each injected 429 would stall 10 s.
@@ -107,6 +108,7 @@ class Ledger:
     create_error: dict[Key, str] = field(default_factory=dict)
     updated: dict[Key, str] = field(default_factory=dict)  # "ok", "uncertain", "failed"
     archived: dict[Key, str] = field(default_factory=dict)
+    flagged: set[Key] = field(default_factory=set)  # creates marked possible_duplicate
 
 
 async def call(ledger: Ledger, sem: asyncio.Semaphore, op: str,
@@ -142,6 +144,8 @@ async def lifecycle(hs: HubSpot, ledger: Ledger, sem: asyncio.Semaphore, p: Plan
         ledger.create_error[key] = name
         return
     ledger.created[key] = record.id
+    if record.possible_duplicate:
+        ledger.flagged.add(key)
     if p.update:
         name, _ = await call(ledger, sem, "update",
                              lambda: resource.update(record.id, {prop: f"soak-{p.i} upd"}))
@@ -182,8 +186,7 @@ async def fetch_store(url: str) -> tuple[list[tuple[str, str, bool, str]], dict[
             return out, await resp.json()
 
 
-def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]],
-              faults: Counter[str]) -> dict[str, int]:
+def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]]) -> dict[str, int]:
     found: dict[Key, list[tuple[str, bool, str]]] = defaultdict(list)
     r: Counter[str] = Counter(dict.fromkeys(REPORTED, 0))
     for type_, rid, archived, value in stored:
@@ -192,7 +195,7 @@ def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]],
             r["unexplained: untagged record"] += 1
             continue
         found[type_, int(match.group(1))].append((rid, archived, value))
-    duplicates = 0
+    flagged_duplicates = unflagged_duplicates = 0
     for key, records in found.items():
         reported = ledger.created.get(key)
         for rid, archived, value in records:
@@ -208,8 +211,10 @@ def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]],
                 definite = ledger.create_error[key] in DEFINITE
                 r["unexplained: stored though create failed definitely" if definite
                   else "explainable: stored though create failed uncertainly"] += 1
+            elif key in ledger.flagged:
+                flagged_duplicates += 1
             elif reported is not None:
-                duplicates += 1
+                unflagged_duplicates += 1
             else:
                 r["unexplained: record no call created"] += 1
     lost = [k for k, rid in ledger.created.items() if rid not in {x[0] for x in found[k]}]
@@ -217,10 +222,10 @@ def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]],
     r["unexplained: one id reported for two creates"] = (
         len(ledger.created) - len(set(ledger.created.values())))
     # A request that committed and then failed (or stalled past the client's timeout) and was
-    # retried can write each of its (at most 100) creates twice.
-    bound = 100 * (faults["commit-then-502"] + faults["commit-then-drop"] + faults["slow"])
-    r["explainable: duplicates (commit-then-502 / slow)"] = min(duplicates, bound)
-    r["unexplained: duplicates beyond the faults"] = max(0, duplicates - bound)
+    # retried writes its creates twice; the client marks those records possible_duplicate.
+    r["client-flagged possible duplicates (records)"] = len(ledger.flagged)
+    r["explainable: duplicates of flagged records"] = flagged_duplicates
+    r["unexplained: duplicates the client did not flag"] = unflagged_duplicates
     return dict(r)
 
 
@@ -262,7 +267,7 @@ def main() -> int:
     archived = sum(v["archived"] for v in emu_stats["objects"].values())
     checks = {"stored records (listed)": len(stored),
               "stored records (emulator stats)": live + archived,
-              **reconcile(ledger, stored, faults),
+              **reconcile(ledger, stored),
               "client requests": stats.total_requests, "client retries": stats.retries,
               "client 429s": stats.total_rate_limited}
     print_table(["reconciliation", "count"], list(checks.items()))

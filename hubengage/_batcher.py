@@ -35,6 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import attrs
+
 from ._errors import (
     APIError,
     ClientClosedError,
@@ -561,10 +563,31 @@ class Batcher:
             return
         decoded = decode(queue.op, batch, response.json(),
                          correlation_id=response.correlation_id, id_property=queue.id_property)
-        if queue.op == CREATE and decoded.trace_ids_echoed is not None:
-            self.trace_ids_echoed = decoded.trace_ids_echoed
-        for item, outcome in zip(batch, decoded.outcomes, strict=True):
+        outcomes = decoded.outcomes
+        if queue.op == CREATE:
+            if decoded.trace_ids_echoed is not None:
+                self.trace_ids_echoed = decoded.trace_ids_echoed
+            if response.uncertain_attempts:
+                outcomes = self._mark_possible_duplicates(queue, outcomes)
+        for item, outcome in zip(batch, outcomes, strict=True):
             self._resolve(item, outcome)
+
+    def _mark_possible_duplicates(
+        self, queue: _Queue, outcomes: Sequence[CrmObject | HubEngageError | None]
+    ) -> list[CrmObject | HubEngageError | None]:
+        """This create batch succeeded after an attempt HubSpot may have written too."""
+        marked = [
+            attrs.evolve(o, possible_duplicate=True) if isinstance(o, CrmObject) else o
+            for o in outcomes
+        ]
+        ids = [o.id for o in marked if isinstance(o, CrmObject)]
+        self._stats.possible_duplicates += len(ids)
+        logger.warning(
+            "%s succeeded after an attempt HubSpot may also have written; these %d records "
+            "may exist twice (marked possible_duplicate): %s%s",
+            queue.path, len(ids), ", ".join(ids[:10]), ", ..." if len(ids) > 10 else "",
+        )
+        return marked
 
     async def _rejected(self, queue: _Queue, batch: list[_Item], exc: APIError) -> None:
         """A whole-batch 400/409: fail the inputs it names, else bisect to find them."""

@@ -363,7 +363,10 @@ async def _send_rows(args: argparse.Namespace, console: Any, path: Path, fmt: st
                     if args.id_property and outcome.input.associations:
                         await _associate(resource, record.id, outcome.input.associations)
                     counters.succeeded += 1
-                    journal.write({"line": line, "status": "ok", "id": record.id})
+                    entry = {"line": line, "status": "ok", "id": record.id}
+                    if record.possible_duplicate:
+                        entry["possible_duplicate"] = True
+                    journal.write(entry)
                 else:
                     error = outcome.error or HubEngageError("no record returned")
                     counters.failure(line, error)
@@ -415,6 +418,9 @@ def _summary(console: Any, counters: Counters, stats: Any, elapsed: float, inter
     table.add_row("requests", f"{stats.total_requests}")
     table.add_row("429s", f"{stats.total_rate_limited}")
     table.add_row("retries", f"{stats.retries}")
+    if stats.possible_duplicates:
+        table.add_row("possible duplicates", f"{stats.possible_duplicates} (journal: "
+                      '"possible_duplicate": true; see the README on duplicates)')
     table.add_row("seconds", f"{elapsed:.1f}")
     table.add_row("journal", str(journal.path))
     console.print(table)

@@ -60,12 +60,17 @@ class TransportError(HubEngageError):
     """The request did not complete: connection refused, reset or dropped, DNS failure.
 
     Whether HubSpot processed the request is unknown when the connection dropped after the
-    request was written; the retry policy still retries it (see the README on duplicates).
+    request was written; the retry policy still retries it, and a create that then succeeds
+    is marked ``possible_duplicate`` (see "Duplicates" in the README). ``may_have_reached``
+    is False only when the connection was never made (refused, DNS): nothing was sent.
     """
 
-    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", may_have_reached: bool = True
+    ) -> None:
         self.method = method
         self.path = path
+        self.may_have_reached = may_have_reached
         where = f" ({method} {path})" if method else ""
         super().__init__(f"{message}{where}")
 

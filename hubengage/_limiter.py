@@ -222,6 +222,10 @@ class RateLimiter:
             self._daily_used -= 1
         self._pump(window)
 
+    def paused_for(self, bucket: Bucket = Bucket.BURST) -> float:
+        """Seconds until ``bucket`` admits again after a 429 (0 when it is not paused)."""
+        return max(0.0, self._windows[bucket].paused_until - self.clock.now())
+
     def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds a *partial* batch should wait before it is sent (0: send it now)."""
         if not self.limits.pacing:

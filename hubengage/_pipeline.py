@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import attrs
+
 from ._clock import Clock
 from ._errors import HubEngageError, RateLimitError, TransportError, error_from_response
 from ._limiter import Bucket, RateLimiter, Slot
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, may_have_been_processed
 from ._stats import ClientStats
 from ._transport import Request, Response, Transport
 
@@ -53,27 +55,36 @@ class RequestPipeline:
         says stop, and ``DailyLimitError`` at once (nothing sent) when the daily quota is
         spent. Cancellation propagates untouched and frees the limiter slot. ``slot`` is a
         limiter slot the caller already holds for the first attempt (the batcher takes its
-        slot before it drains its queue); retries take fresh slots.
+        slot before it drains its queue); retries take fresh slots. A response that follows
+        failed attempts HubSpot may have processed carries their count in
+        ``uncertain_attempts``.
         """
         started = self.clock.now()
         attempt = 0
+        uncertain = 0
         while True:
             attempt += 1
             outcome = await self._attempt(request, bucket, slot)
             slot = None
             if isinstance(outcome, Response):
+                if uncertain:
+                    return attrs.evolve(outcome, uncertain_attempts=uncertain)
                 return outcome
+            if may_have_been_processed(outcome):
+                uncertain += 1
             decision = self.retry.decide(outcome, attempt, self.clock.now() - started)
             if not decision.retry:
                 raise outcome
             self.stats.retries += 1
+            paused = self.limiter.paused_for(bucket)
             logger.warning(
-                "retrying %s (attempt %d failed: %s; %s); next attempt in %.2fs",
+                "retrying %s (attempt %d failed: %s; %s); next attempt in %.2fs%s",
                 request.describe(),
                 attempt,
                 outcome,
                 decision.reason,
-                decision.delay,
+                max(decision.delay, paused),
+                " (the rate window is paused after a 429)" if paused > decision.delay else "",
             )
             if decision.delay > 0:
                 await self.clock.sleep(decision.delay)

@@ -39,7 +39,7 @@ from ._errors import (
     TransportError,
 )
 
-__all__ = ["RetryConfig", "RetryDecision", "RetryPolicy"]
+__all__ = ["RetryConfig", "RetryDecision", "RetryPolicy", "may_have_been_processed"]
 
 #: Defaults, named so the README and tests quote the same numbers.
 DEFAULT_MAX_ATTEMPTS = 6
@@ -49,6 +49,19 @@ DEFAULT_MAX_BACKOFF = 30.0
 DEFAULT_LOCKED_BACKOFF = 2.0
 #: Wait after a search-bucket 429 without ``Retry-After`` (the bucket is per second).
 SEARCH_RETRY_DELAY = 1.0
+
+
+def may_have_been_processed(error: BaseException) -> bool:
+    """Could HubSpot have carried out a request that failed with ``error``?
+
+    True for a response that never came (timeout, dropped connection after connecting) and
+    for a 5xx (HubSpot may have written the batch before its edge failed). False for a
+    request that never connected, a 429, a 423/477 and any 4xx: those were refused.
+    A create retried after such a failure may exist twice.
+    """
+    if isinstance(error, TransportError):
+        return error.may_have_reached
+    return isinstance(error, ServerError) and error.status >= 500
 
 
 def _at_least(minimum: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:

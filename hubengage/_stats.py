@@ -27,6 +27,8 @@ class ClientStats:
     - ``batch_sizes``: how many batches carried how many items.
     - ``bisections``: whole-batch failures split in two to isolate bad inputs.
     - ``items_succeeded`` / ``items_failed``: per-item outcomes delivered to callers.
+    - ``possible_duplicates``: created records marked ``possible_duplicate`` (their request
+      succeeded after an attempt HubSpot may also have written).
     """
 
     requests: Counter[tuple[str, int]] = attrs.field(factory=Counter)
@@ -38,6 +40,7 @@ class ClientStats:
     bisections: int = 0
     items_succeeded: int = 0
     items_failed: int = 0
+    possible_duplicates: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -66,4 +69,5 @@ class ClientStats:
             "bisections": self.bisections,
             "items_succeeded": self.items_succeeded,
             "items_failed": self.items_failed,
+            "possible_duplicates": self.possible_duplicates,
         }

@@ -64,6 +64,10 @@ class Response:
     status: int
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes = b""
+    #: Set by the request pipeline: earlier attempts of this request that failed in a way
+    #: HubSpot may still have processed (no response, or a 5xx). Non-zero means a create in
+    #: this request may also have been written by one of those attempts.
+    uncertain_attempts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -170,6 +174,8 @@ class AiohttpTransport:
                 f"connection failed: {type(exc).__name__}",
                 method=request.method,
                 path=request.path,
+                # Never connected (refused, DNS): the request cannot have been processed.
+                may_have_reached=not isinstance(exc, aiohttp.ClientConnectorError),
             ) from exc
 
     async def aclose(self) -> None:

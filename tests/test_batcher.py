@@ -24,6 +24,7 @@ from hubengage import (
     ServerError,
     ValidationError,
 )
+from hubengage._errors import TransportError
 from tests._clock import ManualClock
 from tests._fakes import MiniHubSpot, ScriptedTransport, client, email, json_response
 
@@ -448,3 +449,65 @@ async def test_full_batches_never_wait_for_pacing() -> None:
         await clock.run_until_idle()
         await asyncio.gather(*tasks)
     assert [len(b) for b in transport.batches("create")][25:] == [100, 100, 50]
+
+
+@pytest.mark.parametrize(
+    ("first_failure", "marked"),
+    [
+        ("commit-then-502", True),  # HubSpot wrote the batch, then its edge answered 502
+        ("commit-then-drop", True),  # ... then the connection dropped
+        ("429", False),  # refused: nothing written
+        ("refused", False),  # never connected: nothing sent
+    ],
+)
+async def test_create_retried_after_a_failure_that_may_have_written_is_marked(
+    first_failure: str, marked: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = MiniHubSpot()
+    attempts = 0
+
+    async def handler(request: Request) -> Response:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            return await hub(request)
+        if first_failure == "429":
+            return json_response(429, {"status": "error", "category": "RATE_LIMITS",
+                                       "policyName": "TEN_SECONDLY_ROLLING", "message": "x"})
+        if first_failure == "refused":
+            raise TransportError("connection failed: ClientConnectorError",
+                                 may_have_reached=False)
+        await hub(request)  # committed...
+        if first_failure == "commit-then-502":
+            return Response(status=502, headers={"content-type": "text/html"}, body=b"<html>")
+        raise TransportError("connection failed: ServerDisconnectedError")
+
+    limits = RateLimits(interval_seconds=0.01, daily=None)  # a 429 pauses 10 ms, not 10 s
+    async with client(ScriptedTransport(handler), rate_limits=limits) as hs:
+        recs = await asyncio.gather(*(hs.emails.create(email(f"d{i}")) for i in range(3)))
+        possible = hs.stats.possible_duplicates
+    assert [r.possible_duplicate for r in recs] == [marked] * 3
+    assert possible == (3 if marked else 0)
+    assert len(hub.store) == (6 if marked else 3)  # the store really holds the duplicates
+    warned = [r.getMessage() for r in caplog.records if "may exist twice" in r.getMessage()]
+    assert bool(warned) is marked
+    if marked:
+        assert all(r.id in warned[0] for r in recs)
+
+
+async def test_updates_retried_after_a_5xx_are_not_marked() -> None:
+    hub = MiniHubSpot()
+    failed = False
+
+    async def handler(request: Request) -> Response:
+        nonlocal failed
+        response = await hub(request)
+        if request.endpoint == "batch/update" and not failed:
+            failed = True
+            return Response(status=502, headers={"content-type": "text/html"}, body=b"<html>")
+        return response
+
+    async with client(ScriptedTransport(handler)) as hs:
+        rec = await hs.emails.create(email("u"))
+        updated = await hs.emails.update(rec.id, {"hs_email_subject": "u2"})
+    assert not updated.possible_duplicate and hs.stats.possible_duplicates == 0

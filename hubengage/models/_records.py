@@ -44,7 +44,9 @@ class CrmObject:
     string, or null for a defined but empty property). ``associations`` maps a plural type
     name (``"contacts"``) to the associated ids, when they were requested. ``new`` is set by
     upserts (True when the record was created). ``object_write_trace_id`` is echoed by batch
-    writes when HubSpot sends it.
+    writes when HubSpot sends it. ``possible_duplicate`` is set by the SDK, not HubSpot, on a
+    created record whose request succeeded only after an earlier attempt HubSpot may also
+    have written (a timeout, a dropped connection, a 5xx): a second copy may exist.
     """
 
     id: str
@@ -56,6 +58,7 @@ class CrmObject:
     associations: Mapping[str, tuple[AssociatedId, ...]] = attrs.field(factory=dict)
     object_write_trace_id: str | None = None
     new: bool | None = None
+    possible_duplicate: bool = False
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> CrmObject:
