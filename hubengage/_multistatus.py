@@ -30,6 +30,7 @@ from ._errors import (
     error_from_body,
 )
 from .models import CrmObject
+from .models._converter import crm_object_hook
 
 __all__ = ["CATEGORY_STATUS", "Decoded", "SentInput", "decode"]
 
@@ -129,10 +130,11 @@ def decode(
     echoed: bool | None = None
     unmatched: list[CrmObject] = []
     matcher: _PropertyMatcher | None = None
+    structure = crm_object_hook()
     for raw in data.get("results") or ():
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             continue
-        record = CrmObject.from_wire(raw)
+        record = structure(raw, CrmObject)
         index: int | None = None
         trace = record.object_write_trace_id
         if trace is not None:

@@ -311,7 +311,10 @@ _BY_KEY["postal_mails"] = _BY_KEY["postal_mail"]
 
 def resolve_object_type(name_or_type_id: str) -> ObjectType | None:
     """The known type for a plural name, singular name or type id (case-insensitive), or None."""
-    return _BY_KEY.get(name_or_type_id.strip().lower())
+    known = _BY_KEY.get(name_or_type_id)  # the common case: already a canonical key
+    if known is None:
+        known = _BY_KEY.get(name_or_type_id.strip().lower())
+    return known
 
 
 # Default HUBSPOT_DEFINED association type ids (wire notes §5), keyed (from name, to name).

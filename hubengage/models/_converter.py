@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,9 @@ from .._objecttypes import resolve_object_type
 from ._records import CrmObject, structure_crm_object
 
 __all__ = [
+    "check_timestamp_text",
     "converter",
+    "crm_object_hook",
     "format_datetime",
     "property_value",
     "to_timestamp",
@@ -33,6 +35,16 @@ __all__ = [
 #: The SDK's dedicated converter (never cattrs' global one).
 converter = cattrs.Converter()
 converter.register_structure_hook(CrmObject, structure_crm_object)
+
+
+def crm_object_hook() -> Callable[[Any, Any], CrmObject]:
+    """The converter's structure hook for :class:`CrmObject`, looked up once per batch.
+
+    ``converter.structure(raw, CrmObject)`` dispatches on every call; the decoder, which
+    structures up to 100 records per response, fetches the hook once instead.
+    """
+    hook: Callable[[Any, Any], CrmObject] = converter.get_structure_hook(CrmObject)
+    return hook
 
 
 def format_datetime(value: datetime) -> str:
@@ -123,14 +135,15 @@ def to_wire_properties(object_type: str, item: Any, *, create: bool) -> dict[str
                 f"a {type(item).__name__} cannot be written to {known.name}", field="item"
             )
         props: dict[str, str] = to_properties()
-    elif isinstance(item, Mapping):
+    elif type(item) is dict or isinstance(item, Mapping):
         props = {}
         for key, value in item.items():
-            if not isinstance(key, str) or not key:
+            if not key or (type(key) is not str and not isinstance(key, str)):
                 raise InvalidInputError(
                     f"property names must be non-empty strings, got {key!r}", field="properties"
                 )
-            props[key] = property_value(value, field=key)
+            # Most values are already strings: skip the call on the hot path.
+            props[key] = value if type(value) is str else property_value(value, field=key)
     else:
         raise InvalidInputError(
             f"expected a model or a mapping of properties, not {type(item).__name__}",
@@ -152,5 +165,23 @@ def to_wire_properties(object_type: str, item: Any, *, create: bool) -> dict[str
             )
     stamp = props.get("hs_timestamp")
     if stamp:
-        to_timestamp(stamp, field="hs_timestamp")
+        check_timestamp_text(stamp, field="hs_timestamp")
     return props
+
+
+def check_timestamp_text(value: str, *, field: str) -> None:
+    """Raise ``InvalidInputError`` unless :func:`to_timestamp` would accept ``value``.
+
+    The validation-only fast path (one parse, no conversion) used for every created item.
+    """
+    text = value.strip()
+    if _EPOCH_MS.fullmatch(text):
+        return
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"{value!r} is neither epoch milliseconds nor an ISO 8601 date", field=field
+        ) from None
+    if parsed.tzinfo is None and "T" in text:
+        raise InvalidInputError(f"{value!r} has no time zone (add Z or an offset)", field=field)

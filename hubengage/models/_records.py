@@ -72,7 +72,7 @@ def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
     """The converter's hook for :class:`CrmObject` (fast path; tolerant of missing fields)."""
     associations: dict[str, tuple[AssociatedId, ...]] = {}
     raw_assoc = raw.get("associations")
-    if isinstance(raw_assoc, Mapping):
+    if raw_assoc and isinstance(raw_assoc, Mapping):
         for name, coll in raw_assoc.items():
             results = coll.get("results", ()) if isinstance(coll, Mapping) else ()
             associations[str(name)] = tuple(
@@ -85,7 +85,7 @@ def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
     new = raw.get("new")
     return CrmObject(
         id=str(raw.get("id", "")),
-        properties=dict(props) if isinstance(props, Mapping) else {},
+        properties=dict(props) if type(props) is dict or isinstance(props, Mapping) else {},
         created_at=parse_datetime(raw.get("createdAt")),
         updated_at=parse_datetime(raw.get("updatedAt")),
         archived=bool(raw.get("archived", False)),
