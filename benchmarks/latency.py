@@ -5,7 +5,8 @@
   through a bare ``aiohttp.ClientSession`` (the wire floor). Our overhead is the difference.
 - loaded: a fresh emulator with ``--burst 100/1s``; calls started at a steady ``--rate`` per
   second for ``--seconds`` (each started on schedule, not when the previous one ends), the
-  client keeping to ``RateLimits(100, 1 s)``; latency of each call from its start.
+  client keeping to ``RateLimits(100, 1 s)``; latency of each call from its start. Run twice:
+  with the default pacing of partial batches, and with ``RateLimits(pacing=False)``.
 
     python benchmarks/latency.py                 # 200 idle calls; 500 calls/s for 10 s
     python benchmarks/latency.py --quick         # a smoke run
@@ -84,9 +85,11 @@ async def idle_raw(url: str, n: int) -> list[float]:
         return await sequential(post, n)
 
 
-async def loaded(url: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
+async def loaded(url: str, rate: float, seconds: float,
+                 pacing: bool) -> tuple[list[float], int, int]:
     """Start rate x seconds calls on schedule; (latencies of ok calls, calls, requests)."""
-    limits = RateLimits(requests_per_interval=100, interval_seconds=1.0, daily=None)
+    limits = RateLimits(requests_per_interval=100, interval_seconds=1.0, daily=None,
+                        pacing=pacing)
     latencies: list[float] = []
     async with client(url, limits) as hs:
 
@@ -123,10 +126,12 @@ def main() -> None:
         raw = asyncio.run(idle_raw(emu.url, args.calls))
         rows.append(summary("idle: raw aiohttp POST", raw, args.calls, args.calls))
     overhead = statistics.median(latencies) - statistics.median(raw)
-    with EmulatorProcess(["--port", "0", "--burst", "100/1s", "--daily", "0"]) as emu:
-        latencies, calls, requests = asyncio.run(loaded(emu.url, args.rate, args.seconds))
-        rows.append(summary(f"loaded: {args.rate:g}/s for {args.seconds:g} s, burst 100/1s",
-                            latencies, calls, requests))
+    for pacing in (True, False):
+        with EmulatorProcess(["--port", "0", "--burst", "100/1s", "--daily", "0"]) as emu:
+            latencies, calls, requests = asyncio.run(
+                loaded(emu.url, args.rate, args.seconds, pacing))
+        rows.append(summary(f"loaded: {args.rate:g}/s for {args.seconds:g} s, burst 100/1s, "
+                            f"pacing {'on' if pacing else 'off'}", latencies, calls, requests))
     print_table(HEADERS, rows)
     print(f"hubengage overhead over raw aiohttp (p50): {overhead * 1000:.3f} ms per call")
 

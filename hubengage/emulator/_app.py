@@ -9,6 +9,7 @@ at arrival) → injected faults → the endpoint → the rate-limit headers. Dat
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import json
 import time
@@ -396,8 +397,10 @@ class EmulatorApp:
         after_id = int(after) if after and after.isdigit() else 0
         page: list[Record] = []
         next_id = None
-        for rec in t.records.values():
-            if rec.archived != archived or int(rec.id) < after_id:
+        ids, records = t.ids, t.records
+        for i in range(bisect.bisect_left(ids, after_id), len(ids)):
+            rec = records[str(ids[i])]
+            if rec.archived != archived:
                 continue
             if len(page) == limit:
                 next_id = rec.id

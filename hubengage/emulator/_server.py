@@ -132,10 +132,7 @@ class Emulator:
         from ._store import Record
 
         rec = Record(rid, props, iso_now())
-        t.records[rid] = rec
-        for prop in t.unique:
-            if props.get(prop):
-                t.index[prop][props[prop]] = rid
+        t.add(rec)
         for to_type, to_id in associations:
             to_t = store.type(to_type)
             type_id = default_association_type_id(t.name, to_t.name) or 0

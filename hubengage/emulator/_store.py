@@ -7,6 +7,7 @@ Every rule here follows ``hubspot-wire.md`` (§2 batch semantics, §3 single-obj
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import random
@@ -139,8 +140,20 @@ class _Type:
         self.writable = frozenset(ot.properties | custom)
         self.ignored = frozenset(ot.read_only | set(ot.system_properties))
         self.records: dict[str, Record] = {}
+        #: Record ids, ascending (list pages come in id order and start with a bisection
+        #: instead of a scan from the first record).
+        self.ids: list[int] = []
         #: unique property -> value -> record id (live records only)
         self.index: dict[str, dict[str, str]] = {p: {} for p in self.unique}
+
+    def add(self, rec: Record) -> None:
+        """Hold a new record (its id is not taken) and index its unique properties."""
+        self.records[rec.id] = rec
+        bisect.insort(self.ids, int(rec.id))  # an append for ids from the counter
+        for prop in self.unique:
+            value = rec.props.get(prop)
+            if value:
+                self.index[prop][value] = rec.id
 
 
 class Store:
@@ -299,10 +312,7 @@ class Store:
         rid = self.next_id()
         stored = {**props}
         rec = Record(rid, stored, now)
-        t.records[rid] = rec
-        for prop in t.unique:
-            if stored.get(prop):
-                t.index[prop][stored[prop]] = rid
+        t.add(rec)
         for to_name, to_id, type_id in assocs:
             self.associate(t, rec, to_name, to_id, type_id)
         return rec
