@@ -8,7 +8,7 @@ each run (all threads included), and divided by the items created.
 - official: ``batch_api.create`` of 100 emails per call from 4 threads (needs
   ``hubspot-api-client``: ``pip install -e '.[bench]'``).
 
-    python benchmarks/overhead.py           # 50,000 and 10,000 emails, median of 5 runs each
+    python benchmarks/overhead.py           # 100,000 and 10,000 emails, median of 9 runs each
     python benchmarks/overhead.py --profile /tmp/ours.prof   # plus a cProfile of our path
     python benchmarks/overhead.py --quick   # a smoke run
 """
@@ -100,10 +100,10 @@ def profile(n: int, path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=50_000, help="emails for hubengage (50,000)")
+    parser.add_argument("-n", type=int, default=100_000, help="emails for hubengage (100,000)")
     parser.add_argument("--official-n", type=int, default=10_000,
                         help="emails for the official client (10,000)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per client (5)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per client (9)")
     parser.add_argument("--profile", metavar="FILE",
                         help="also cProfile one hubengage run into FILE and print its top")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")

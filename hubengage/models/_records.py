@@ -16,16 +16,25 @@ import attrs
 __all__ = ["AssociatedId", "CrmObject", "parse_datetime"]
 
 
+_fromisoformat = datetime.fromisoformat
+
+
 def parse_datetime(value: Any) -> datetime | None:
     """HubSpot's ISO 8601 timestamps (``2024-01-15T10:00:00.000Z``) as aware datetimes."""
+    if type(value) is str and value:  # the hot path: three per returned record
+        try:
+            return _fromisoformat(value)
+        except ValueError:
+            return None
     if not value:
         return None
     if isinstance(value, datetime):
         return value
     try:
-        return datetime.fromisoformat(str(value))
+        return _fromisoformat(str(value))
     except ValueError:
         return None
+
 
 
 @attrs.frozen(kw_only=True)
