@@ -7,6 +7,8 @@
 - :func:`cpu_seconds`, :func:`rss_bytes` and :func:`peak_rss_bytes` read ``/proc`` (Linux) and
   return None elsewhere; :class:`CpuMeter` turns two readings into a CPU percentage.
 - :func:`format_table` / :func:`print_table` render a plain-text table.
+- :func:`email` / :func:`emails` are the valid emails every benchmark writes; ``UNLIMITED``
+  the emulator arguments for a run without rate limits.
 
 Benchmarks only measure and print; nothing here asserts a speed.
 """
@@ -21,14 +23,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "TS",
+    "UNLIMITED",
     "CpuMeter",
     "EmulatorProcess",
     "cpu_seconds",
+    "email",
+    "emails",
     "format_table",
     "peak_rss_bytes",
     "print_table",
@@ -40,6 +46,22 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # the scripts import hubengage from this checkout
     sys.path.insert(1, str(REPO_ROOT))
+
+
+#: The timestamp of every generated engagement.
+TS = "2026-01-15T10:00:00.000Z"
+#: Emulator arguments: any free port, no burst window, no daily quota.
+UNLIMITED = ("--port", "0", "--burst", "0", "--daily", "0")
+
+
+def email(i: int, tag: str = "bench") -> dict[str, str]:
+    """The properties of a valid email, its subject ``"{tag} {i}"``."""
+    return {"hs_timestamp": TS, "hs_email_direction": "EMAIL", "hs_email_subject": f"{tag} {i}"}
+
+
+def emails(n: int, tag: str = "bench") -> Iterator[dict[str, str]]:
+    """``n`` emails, generated lazily (nothing is held in memory)."""
+    return (email(i, tag) for i in range(n))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,18 +25,13 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, print_table
+from _common import UNLIMITED, EmulatorProcess, email, print_table
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
-TS = "2026-01-15T10:00:00.000Z"
-UNLIMITED = ["--port", "0", "--burst", "0", "--daily", "0"]
 WARMUP = 5
 HEADERS = ["run", "calls", "ok", "p50 ms", "p99 ms", "max ms", "mean ms", "requests"]
 
-
-def email(i: int) -> dict[str, str]:
-    return {"hs_timestamp": TS, "hs_email_direction": "EMAIL", "hs_email_subject": f"lat {i}"}
 
 
 def summary(name: str, latencies: list[float], calls: int, requests: object) -> list[object]:

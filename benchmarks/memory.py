@@ -17,23 +17,15 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, peak_rss_bytes, print_table, rss_bytes
+from _common import UNLIMITED, EmulatorProcess, emails, peak_rss_bytes, print_table, rss_bytes
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
-TS = "2026-01-15T10:00:00.000Z"
 MB = 2**20
 HEADERS = ["N", "ok", "seconds", "RSS before MB", "peak RSS MB", "growth MB", "bytes/item"]
-
-
-def emails(n: int) -> Iterator[dict[str, str]]:
-    for i in range(n):
-        yield {"hs_timestamp": TS, "hs_email_direction": "EMAIL",
-               "hs_email_subject": f"mem {i}"}
 
 
 async def child(url: str, n: int) -> dict[str, float]:
@@ -50,7 +42,7 @@ async def child(url: str, n: int) -> dict[str, float]:
 
 
 def measure(n: int) -> list[object]:
-    with EmulatorProcess(["--port", "0", "--burst", "0", "--daily", "0"]) as emu:
+    with EmulatorProcess(UNLIMITED) as emu:
         proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--url", emu.url],
                               capture_output=True, text=True, check=True)
     result = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -19,27 +19,18 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, print_table
+from _common import UNLIMITED, EmulatorProcess, email, emails, print_table
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
-TS = "2026-01-15T10:00:00.000Z"
-UNLIMITED = ["--port", "0", "--burst", "0", "--daily", "0"]
 HEADERS = ["client", "items", "ok", "wall s", "CPU s", "CPU µs/item (median)",
            "µs/item min-max", "items/s"]
 
-
-def email(i: int) -> dict[str, str]:
-    return {"hs_timestamp": TS, "hs_email_direction": "EMAIL", "hs_email_subject": f"cpu {i}"}
-
-
-def emails(n: int) -> Iterator[dict[str, str]]:
-    return (email(i) for i in range(n))
 
 
 async def ours(url: str, n: int) -> int:

@@ -44,11 +44,10 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, print_table
+from _common import TS, EmulatorProcess, print_table
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
-TS = "2026-01-15T10:00:00.000Z"
 TYPES = {"emails": "hs_email_subject", "notes": "hs_note_body", "tasks": "hs_task_subject"}
 TAG = re.compile(r"^soak-(\d+)( upd)?$")
 FAULTS = ["429=0.02@batch", "502=0.02@batch", "503=0.01@batch", "504=0.01@batch",

@@ -33,19 +33,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, print_table
+from _common import EmulatorProcess, email, print_table
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
-TS = "2026-01-15T10:00:00.000Z"
 MAX = 100
 BATCH = 100
 HEADERS = ["client", "items", "ok", "seconds", "items/s", "of limit", "requests", "429s",
            "retries", "vs ours"]
 
-
-def email(i: int) -> dict[str, str]:
-    return {"hs_timestamp": TS, "hs_email_direction": "EMAIL", "hs_email_subject": f"bench {i}"}
 
 
 def emulator_stats(url: str) -> dict[str, Any]:
