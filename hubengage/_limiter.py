@@ -26,13 +26,15 @@ to spend them. A steady stream of single calls sent one per request as they arri
 whole window in its first moments and then waits for the rest of the interval, so calls made
 in that gap wait up to ``INTERVAL``. So the batcher asks :meth:`RateLimiter.pacing_delay`
 before it sends a *partial* batch (fewer than 100 items): partial batches spend a second,
-smooth budget, a GCRA/token bucket with a burst of ``MAX // 4`` that refills at
-``(MAX - MAX // 4) / INTERVAL`` per second, so burst + one interval of refill never exceeds
-``MAX``. While a partial batch waits for pacing, calls keep joining it; a full batch never
-waits for pacing, only for the window. An idle client still sends a lone call at once;
-a client under a steady stream sends a request every ``INTERVAL / (MAX - MAX // 4)`` seconds
-with whatever arrived, never stalling for a whole window. ``RateLimits(pacing=False)`` turns
-it off (every batch goes as soon as the window admits it).
+smooth budget, a GCRA/token bucket with a burst of ``B = MAX // 10`` (at least 1) that
+refills at ``(MAX - B) / INTERVAL`` per second, so burst + one interval of refill never
+exceeds ``MAX``. While a partial batch waits for pacing, calls keep joining it; a full batch
+never waits for pacing, only for the window. An idle client still sends a lone call at once;
+a client under a steady stream sends a request every ``INTERVAL / (MAX - B)`` seconds with
+whatever arrived, never stalling for a whole window. The price: callers that can never fill
+a batch (fewer than 100 concurrent calls, all waiting on each other) get 90 % of the
+window's requests rather than 100 % in bursts. ``RateLimits(pacing=False)`` turns it off
+(every batch goes as soon as the window admits it).
 
 Waiters are served first in, first out; one waker task per bucket sleeps on the injected
 :class:`~hubengage._clock.Clock` until the next slot frees, so tests control time.
@@ -133,7 +135,7 @@ class _Window:
 
     def pacing(self) -> tuple[float, float]:
         """(emission interval, burst tolerance) of the partial-batch pacing budget."""
-        burst = max(1, self.maximum // 4)
+        burst = max(1, self.maximum // 10)
         emission = self.interval / max(1, self.maximum - burst)
         return emission, (burst - 1) * emission
 

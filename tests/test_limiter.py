@@ -212,20 +212,20 @@ def test_rate_limits_are_validated() -> None:
         RateLimits(interval_seconds=-1)
 
 
-async def test_pacing_lets_a_quarter_of_the_window_go_at_once_then_spreads_the_rest() -> None:
+async def test_pacing_lets_a_tenth_of_the_window_go_at_once_then_spreads_the_rest() -> None:
     lim, clock = limiter(100, 10.0)
-    for _ in range(25):  # the pacing burst: partial batches go at once
+    for _ in range(10):  # the pacing burst: partial batches go at once
         assert lim.pacing_delay() == 0.0
         lim.spend_pacing()
-    emission = 10.0 / 75  # the other 75 requests of the window, spread over the interval
+    emission = 10.0 / 90  # the other 90 requests of the window, spread over the interval
     assert lim.pacing_delay() == pytest.approx(emission)
     await clock.advance(emission)
     assert lim.pacing_delay() == pytest.approx(0.0)
     lim.spend_pacing()
     assert lim.pacing_delay() == pytest.approx(emission)
-    # An idle interval refills the burst, never more: 25 at once again, then spread.
+    # An idle interval refills the burst, never more: 10 at once again, then spread.
     await clock.advance(100.0)
-    for _ in range(25):
+    for _ in range(10):
         assert lim.pacing_delay() == 0.0
         lim.spend_pacing()
     assert lim.pacing_delay() > 0
@@ -242,17 +242,17 @@ async def test_pacing_burst_plus_one_interval_of_refill_fits_the_window() -> Non
                 continue
             lim.spend_pacing()
             sent += 1
-        assert sent <= max_, max_
+        assert 0.9 * max_ - 1 <= sent <= max_, max_  # never over, and not much under
 
 
 async def test_pacing_follows_calibration_and_can_be_turned_off() -> None:
     lim, _ = limiter(100, 10.0)
     lim.release(await lim.acquire(), {"x-hubspot-ratelimit-max": "20",
                                       "x-hubspot-ratelimit-remaining": "19"})
-    for _ in range(5):  # a quarter of the calibrated 20
+    for _ in range(2):  # a tenth of the calibrated 20
         assert lim.pacing_delay() == 0.0
         lim.spend_pacing()
-    assert lim.pacing_delay() == pytest.approx(10.0 / 15)
+    assert lim.pacing_delay() == pytest.approx(10.0 / 18)
     off, _ = limiter(100, 10.0, pacing=False)
     for _ in range(200):
         off.spend_pacing()
