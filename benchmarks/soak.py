@@ -175,9 +175,13 @@ async def fetch_store(url: str) -> tuple[list[tuple[str, str, bool, str]], dict[
                 while after:
                     params = {"limit": "100", "archived": archived, "properties": prop,
                               "after": after}
-                    async with session.get(f"{url}/crm/v3/objects/{type_}",
-                                           params=params) as resp:
-                        page = await resp.json()
+                    while True:  # the listing may meet the emulator's own faults or limits
+                        async with session.get(f"{url}/crm/v3/objects/{type_}",
+                                               params=params) as resp:
+                            if resp.status == 200:
+                                page = await resp.json()
+                                break
+                        await asyncio.sleep(0.05)
                     out += [(type_, r["id"], archived == "true",
                              r["properties"].get(prop) or "") for r in page["results"]]
                     after = page.get("paging", {}).get("next", {}).get("after", "")
