@@ -8,13 +8,16 @@
   return None elsewhere; :class:`CpuMeter` turns two readings into a CPU percentage.
 - :func:`format_table` / :func:`print_table` render a plain-text table.
 - :func:`email` / :func:`emails` are the valid emails every benchmark writes; ``UNLIMITED``
-  the emulator arguments for a run without rate limits.
+  the emulator arguments for a run without rate limits, ``UNLIMITED_RATE`` the client's;
+  :func:`bench_client` the client every benchmark measures; :func:`emulator_stats` reads
+  ``GET /__emulator__/stats`` of an emulator process.
 
 Benchmarks only measure and print; nothing here asserts a speed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -23,18 +26,23 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "TS",
     "UNLIMITED",
+    "UNLIMITED_RATE",
     "CpuMeter",
     "EmulatorProcess",
+    "bench_client",
     "cpu_seconds",
     "email",
     "emails",
+    "emulator_stats",
     "format_table",
     "peak_rss_bytes",
     "print_table",
@@ -47,11 +55,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # the scripts import hubengage from this checkout
     sys.path.insert(1, str(REPO_ROOT))
 
+from hubengage import HubSpot, RateLimits, RetryConfig  # noqa: E402
 
 #: The timestamp of every generated engagement.
 TS = "2026-01-15T10:00:00.000Z"
 #: Emulator arguments: any free port, no burst window, no daily quota.
 UNLIMITED = ("--port", "0", "--burst", "0", "--daily", "0")
+
+
+#: Client limits no benchmark reaches (the emulator runs without limits too).
+UNLIMITED_RATE = RateLimits(requests_per_interval=10**6, interval_seconds=10.0, daily=None)
+
+
+def bench_client(url: str, rate_limits: RateLimits = UNLIMITED_RATE, **options: Any) -> HubSpot:
+    """The client the benchmarks measure, on the emulator at ``url``.
+
+    Defaults: 8 attempts per request, a 30 s timeout; ``options`` override them (and may set
+    any other ``HubSpot`` argument).
+    """
+    options.setdefault("retry", RetryConfig(max_attempts=8))
+    options.setdefault("timeout", 30.0)
+    return HubSpot(access_token="bench", base_url=url, rate_limits=rate_limits, **options)
+
+
+def emulator_stats(url: str) -> dict[str, Any]:
+    """``GET /__emulator__/stats`` of the emulator at ``url``."""
+    with urllib.request.urlopen(f"{url}/__emulator__/stats") as resp:
+        stats: dict[str, Any] = json.load(resp)
+    return stats
 
 
 def email(i: int, tag: str = "bench") -> dict[str, str]:

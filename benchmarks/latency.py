@@ -25,9 +25,9 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import UNLIMITED, EmulatorProcess, email, print_table
+from _common import UNLIMITED, EmulatorProcess, bench_client, email, print_table
 
-from hubengage import HubSpot, RateLimits, RetryConfig
+from hubengage import RateLimits
 
 WARMUP = 5
 HEADERS = ["run", "calls", "ok", "p50 ms", "p99 ms", "max ms", "mean ms", "requests"]
@@ -54,13 +54,8 @@ async def sequential(call: Callable[[int], Awaitable[object]], n: int) -> list[f
     return latencies
 
 
-def client(url: str, limits: RateLimits) -> HubSpot:
-    return HubSpot(access_token="bench", base_url=url, rate_limits=limits,
-                   retry=RetryConfig(max_attempts=8), timeout=30.0)
-
-
 async def idle_ours(url: str, n: int) -> tuple[list[float], int]:
-    async with client(url, RateLimits(daily=None, requests_per_interval=10**6)) as hs:
+    async with bench_client(url) as hs:
         latencies = await sequential(lambda i: hs.emails.create(email(i)), n)
         return latencies, hs.stats.total_requests - WARMUP
 
@@ -86,7 +81,7 @@ async def loaded(url: str, rate: float, seconds: float,
     limits = RateLimits(requests_per_interval=100, interval_seconds=1.0, daily=None,
                         pacing=pacing)
     latencies: list[float] = []
-    async with client(url, limits) as hs:
+    async with bench_client(url, limits) as hs:
 
         async def one(i: int) -> None:
             start = time.perf_counter()

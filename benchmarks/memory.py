@@ -20,18 +20,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import UNLIMITED, EmulatorProcess, emails, peak_rss_bytes, print_table, rss_bytes
-
-from hubengage import HubSpot, RateLimits, RetryConfig
+from _common import (
+    UNLIMITED,
+    EmulatorProcess,
+    bench_client,
+    emails,
+    peak_rss_bytes,
+    print_table,
+    rss_bytes,
+)
 
 MB = 2**20
 HEADERS = ["N", "ok", "seconds", "RSS before MB", "peak RSS MB", "growth MB", "bytes/item"]
 
 
 async def child(url: str, n: int) -> dict[str, float]:
-    limits = RateLimits(requests_per_interval=10**6, interval_seconds=10.0, daily=None)
-    async with HubSpot(access_token="bench", base_url=url, rate_limits=limits,
-                       retry=RetryConfig(max_attempts=8), timeout=30.0) as hs:
+    async with bench_client(url) as hs:
         before = rss_bytes() or 0
         start = time.perf_counter()
         ok = 0

@@ -24,9 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import UNLIMITED, EmulatorProcess, email, emails, print_table
-
-from hubengage import HubSpot, RateLimits, RetryConfig
+from _common import UNLIMITED, EmulatorProcess, bench_client, email, emails, print_table
 
 HEADERS = ["client", "items", "ok", "wall s", "CPU s", "CPU µs/item (median)",
            "µs/item min-max", "items/s"]
@@ -34,9 +32,7 @@ HEADERS = ["client", "items", "ok", "wall s", "CPU s", "CPU µs/item (median)",
 
 
 async def ours(url: str, n: int) -> int:
-    limits = RateLimits(requests_per_interval=10**6, interval_seconds=10.0, daily=None)
-    async with HubSpot(access_token="bench", base_url=url, rate_limits=limits,
-                       retry=RetryConfig(max_attempts=8), timeout=30.0) as hs:
+    async with bench_client(url) as hs:
         return sum([outcome.ok async for outcome in hs.emails.create_many(emails(n))])
 
 

@@ -44,7 +44,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import TS, EmulatorProcess, print_table
+from _common import TS, EmulatorProcess, bench_client, emulator_stats, print_table
 
 from hubengage import HubSpot, RateLimits, RetryConfig
 
@@ -156,11 +156,9 @@ async def lifecycle(hs: HubSpot, ledger: Ledger, sem: asyncio.Semaphore, p: Plan
 
 async def run_calls(url: str, plans: list[Plan], concurrency: int) -> tuple[Ledger, Any]:
     ledger, sem = Ledger(), asyncio.Semaphore(concurrency)
-    async with HubSpot(access_token="bench", base_url=url, timeout=1.0,
-                       rate_limits=RateLimits(requests_per_interval=10**6, interval_seconds=1.0,
-                                              daily=None),
-                       retry=RetryConfig(max_attempts=10, initial_backoff=0.01,
-                                         max_backoff=0.2)) as hs:
+    limits = RateLimits(requests_per_interval=10**6, interval_seconds=1.0, daily=None)
+    async with bench_client(url, limits, timeout=1.0, retry=RetryConfig(
+            max_attempts=10, initial_backoff=0.01, max_backoff=0.2)) as hs:
         await asyncio.gather(*(lifecycle(hs, ledger, sem, p) for p in plans))
         return ledger, hs.stats
 
@@ -185,8 +183,7 @@ async def fetch_store(url: str) -> tuple[list[tuple[str, str, bool, str]], dict[
                     out += [(type_, r["id"], archived == "true",
                              r["properties"].get(prop) or "") for r in page["results"]]
                     after = page.get("paging", {}).get("next", {}).get("after", "")
-        async with session.get(f"{url}/__emulator__/stats") as resp:
-            return out, await resp.json()
+    return out, emulator_stats(url)
 
 
 def reconcile(ledger: Ledger, stored: list[tuple[str, str, bool, str]]) -> dict[str, int]:

@@ -23,31 +23,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, email, print_table
+from _common import EmulatorProcess, bench_client, email, emulator_stats, print_table
 
-from hubengage import HubSpot, RateLimits, RetryConfig
+from hubengage import RateLimits
 
 MAX = 100
 BATCH = 100
 HEADERS = ["client", "items", "ok", "seconds", "items/s", "of limit", "requests", "429s",
            "retries", "vs ours"]
 
-
-
-def emulator_stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/__emulator__/stats") as resp:
-        stats: dict[str, Any] = json.load(resp)
-    return stats
 
 
 #: Seconds from the first ``create`` call to the first request hubengage sent (last run).
@@ -57,8 +49,7 @@ FIRST_REQUEST: list[float] = []
 async def ours(url: str, n: int, interval: float) -> tuple[int, float, object]:
     """(ok items, seconds, client retries) for n concurrent ``create`` calls."""
     limits = RateLimits(requests_per_interval=MAX, interval_seconds=interval, daily=None)
-    async with HubSpot(access_token="bench", base_url=url, rate_limits=limits,
-                       retry=RetryConfig(max_attempts=8), timeout=30.0) as hs:
+    async with bench_client(url, limits) as hs:
 
         async def watch_first_request() -> None:  # to the millisecond
             while not hs.stats.batches:  # noqa: ASYNC110 - polling the SDK from outside

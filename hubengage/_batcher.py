@@ -393,16 +393,15 @@ class Batcher:
                 except BaseException:
                     permits.release()
                     raise
+                batch: list[_Item] = []
                 try:
                     await self._linger(queue)
-                except BaseException:
-                    limiter.abandon(slot)
-                    permits.release()
-                    raise
-                batch = self._drain(queue, MAX_BATCH_SIZE)
+                    batch = self._drain(queue, MAX_BATCH_SIZE)
+                finally:
+                    if not batch:  # cancelled while lingering, or nothing left to send
+                        limiter.abandon(slot)
+                        permits.release()
                 if not batch:
-                    limiter.abandon(slot)
-                    permits.release()
                     continue
                 if len(batch) < MAX_BATCH_SIZE:
                     limiter.spend_pacing(Bucket.BURST)

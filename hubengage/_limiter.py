@@ -130,6 +130,10 @@ class _Window:
         phantoms = self.phantoms if now < self.phantoms_until else 0
         return self.in_flight + len(expiries) + phantoms
 
+    def paused_for(self, now: float) -> float:
+        """Seconds until the pause after a 429 ends (0 when not paused)."""
+        return max(0.0, self.paused_until - now)
+
     def can_admit(self, now: float) -> bool:
         return now >= self.paused_until and self.used(now) < self.maximum
 
@@ -226,7 +230,7 @@ class RateLimiter:
 
     def paused_for(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds until ``bucket`` admits again after a 429 (0 when it is not paused)."""
-        return max(0.0, self._windows[bucket].paused_until - self.clock.now())
+        return self._windows[bucket].paused_for(self.clock.now())
 
     def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds a *partial* batch should wait before it is sent (0: send it now)."""
@@ -280,7 +284,7 @@ class RateLimiter:
                 "in_flight": window.in_flight,
                 "used": window.used(now),
                 "phantoms": window.phantoms if now < window.phantoms_until else 0,
-                "paused_for": max(0.0, window.paused_until - now),
+                "paused_for": window.paused_for(now),
                 "waiting": len(window.waiters),
             }
         out["daily_blocked_for"] = max(0.0, self._daily_blocked_until - now)

@@ -406,9 +406,10 @@ class ObjectResource:
         self, on_sent: OnSent | None, index: int, value: Any
     ) -> asyncio.Future[Any]:
         properties, assocs = self._new_record(value)
-        single = None if self._core.batcher else partial(self._create_single, properties, assocs)
         return await self._submit(
-            CREATE, on_sent, index, single, properties=properties, associations=assocs,
+            CREATE, on_sent, index,
+            partial(self._create_single, properties, assocs),
+            properties=properties, associations=assocs,
         )
 
     async def _submit_upsert(

@@ -70,22 +70,7 @@ def to_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
             microsecond=(value % 1000) * 1000
         )
     if isinstance(value, str):
-        text = value.strip()
-        if _EPOCH_MS.fullmatch(text):
-            return to_timestamp(int(text), field=field)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInputError(
-                f"{value!r} is neither epoch milliseconds nor an ISO 8601 date", field=field
-            ) from None
-        if parsed.tzinfo is None:
-            if "T" in text:
-                raise InvalidInputError(
-                    f"{value!r} has no time zone (add Z or an offset)", field=field
-                )
-            parsed = parsed.replace(tzinfo=UTC)  # a plain date is midnight UTC
-        return to_timestamp(parsed, field=field)
+        return to_timestamp(_parse_timestamp_text(value, field=field), field=field)
     raise InvalidInputError(
         f"must be an aware datetime or epoch milliseconds, not {type(value).__name__}",
         field=field,
@@ -174,14 +159,25 @@ def check_timestamp_text(value: str, *, field: str) -> None:
 
     The validation-only fast path (one parse, no conversion) used for every created item.
     """
+    _parse_timestamp_text(value, field=field)
+
+
+def _parse_timestamp_text(value: str, *, field: str) -> int | datetime:
+    """Epoch milliseconds as an int, or the aware ISO 8601 instant (a plain date: midnight
+    UTC); ``InvalidInputError`` for anything else, including a time without a zone."""
     text = value.strip()
     if _EPOCH_MS.fullmatch(text):
-        return
+        return int(text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInputError(
             f"{value!r} is neither epoch milliseconds nor an ISO 8601 date", field=field
         ) from None
-    if parsed.tzinfo is None and "T" in text:
-        raise InvalidInputError(f"{value!r} has no time zone (add Z or an offset)", field=field)
+    if parsed.tzinfo is None:
+        if "T" in text:
+            raise InvalidInputError(
+                f"{value!r} has no time zone (add Z or an offset)", field=field
+            )
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

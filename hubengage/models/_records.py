@@ -21,17 +21,14 @@ _fromisoformat = datetime.fromisoformat
 
 def parse_datetime(value: Any) -> datetime | None:
     """HubSpot's ISO 8601 timestamps (``2024-01-15T10:00:00.000Z``) as aware datetimes."""
-    if type(value) is str and value:  # the hot path: three per returned record
-        try:
-            return _fromisoformat(value)
-        except ValueError:
-            return None
     if not value:
         return None
-    if isinstance(value, datetime):
-        return value
+    if type(value) is not str:  # strings are the hot path: three per returned record
+        if isinstance(value, datetime):
+            return value
+        value = str(value)
     try:
-        return _fromisoformat(str(value))
+        return _fromisoformat(value)
     except ValueError:
         return None
 
