@@ -8,6 +8,7 @@ Nothing here performs I/O.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 
 import attrs
@@ -17,9 +18,27 @@ __all__ = [
     "ENGAGEMENT_TYPES",
     "OBJECT_TYPES",
     "ObjectType",
+    "PropertyKind",
     "default_association_type_id",
     "resolve_object_type",
 ]
+
+
+class PropertyKind(enum.StrEnum):
+    """How HubSpot stores a property's value, and so how it may echo it back normalised.
+
+    HubSpot returns every value as a string, but in its own normal form (wire notes §0.1,
+    §5): a ``DATETIME`` sent as epoch milliseconds or ISO 8601 with an offset comes back as
+    ISO 8601 UTC with milliseconds and ``Z``; a ``NUMBER`` as its plain decimal text; a
+    ``BOOL`` as ``true``/``false``; a ``MULTI`` (``;``-separated values) possibly reordered.
+    """
+
+    STRING = "string"
+    DATETIME = "datetime"
+    NUMBER = "number"
+    BOOL = "bool"
+    ENUMERATION = "enumeration"
+    MULTI = "multi"
 
 #: System properties HubSpot sets itself; writes to them are ignored (read-only).
 ENGAGEMENT_SYSTEM_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
@@ -53,6 +72,25 @@ class ObjectType:
     engagement: bool = False
     #: Properties HubSpot always sets: creation date, last-modified date, object id.
     system_properties: tuple[str, ...] = ENGAGEMENT_SYSTEM_PROPERTIES
+    #: The kind of each property that is not a plain string (enums are derived from
+    #: ``enums``; see :meth:`kind`).
+    kinds: Mapping[str, PropertyKind] = attrs.field(factory=dict)
+    #: Writable properties HubSpot may echo back rewritten beyond normalisation (e.g. the
+    #: JSON of ``hs_email_headers``): never used to recognise a record.
+    rewritten: frozenset[str] = frozenset()
+
+    def kind(self, name: str) -> PropertyKind:
+        """The kind of property ``name`` (``STRING`` for unknown and custom properties)."""
+        kind = self.kinds.get(name)
+        if kind is not None:
+            return kind
+        return PropertyKind.ENUMERATION if name in self.enums else PropertyKind.STRING
+
+    @property
+    def unmatchable(self) -> frozenset[str]:
+        """Properties a returned record cannot be recognised by: read-only, system and
+        rewritten ones (HubSpot ignores, sets or rewrites their values)."""
+        return self.read_only | frozenset(self.system_properties) | self.rewritten
 
     @property
     def created_property(self) -> str:
@@ -70,6 +108,12 @@ def _fs(*values: str) -> frozenset[str]:
 
 
 _COMMON_ENGAGEMENT = _fs("hs_timestamp", "hubspot_owner_id", "hs_attachment_ids")
+_D, _N, _B, _M = (PropertyKind.DATETIME, PropertyKind.NUMBER, PropertyKind.BOOL,
+                  PropertyKind.MULTI)
+#: Kinds every engagement shares (``hs_attachment_ids`` is a ``;``-list of file ids).
+_ENGAGEMENT_KINDS: Mapping[str, PropertyKind] = {
+    "hs_timestamp": _D, "hs_attachment_ids": _M,
+}
 
 OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType(
@@ -101,6 +145,8 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_email_status": _fs("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
         },
         engagement=True,
+        kinds=_ENGAGEMENT_KINDS,
+        rewritten=_fs("hs_email_headers"),
     ),
     ObjectType(
         name="postal_mail",
@@ -109,6 +155,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         required=("hs_timestamp",),
         properties=_COMMON_ENGAGEMENT | _fs("hs_postal_mail_body"),
         engagement=True,
+        kinds=_ENGAGEMENT_KINDS,
     ),
     ObjectType(
         name="communications",
@@ -126,6 +173,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_communication_logged_from": _fs("CRM"),
         },
         engagement=True,
+        kinds=_ENGAGEMENT_KINDS,
     ),
     ObjectType(
         name="calls",
@@ -164,6 +212,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_call_source": _fs("INTEGRATIONS_PLATFORM"),
         },
         engagement=True,
+        kinds={**_ENGAGEMENT_KINDS, "hs_call_duration": _N, "hs_call_callee_object_id": _N},
     ),
     ObjectType(
         name="meetings",
@@ -188,6 +237,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             ),
         },
         engagement=True,
+        kinds={**_ENGAGEMENT_KINDS, "hs_meeting_start_time": _D, "hs_meeting_end_time": _D},
     ),
     ObjectType(
         name="notes",
@@ -196,6 +246,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         required=("hs_timestamp",),
         properties=_COMMON_ENGAGEMENT | _fs("hs_note_body"),
         engagement=True,
+        kinds=_ENGAGEMENT_KINDS,
     ),
     ObjectType(
         name="tasks",
@@ -218,6 +269,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_task_type": _fs("EMAIL", "CALL", "TODO"),
         },
         engagement=True,
+        kinds={**_ENGAGEMENT_KINDS, "hs_task_reminders": _M},
     ),
     ObjectType(
         name="contacts",
@@ -262,6 +314,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_pinned_engagement_id",
         ),
         default_properties=("name", "domain"),
+        kinds={"numberofemployees": _N},
         system_properties=CRM_SYSTEM_PROPERTIES,
     ),
     ObjectType(
@@ -278,6 +331,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_pinned_engagement_id",
         ),
         default_properties=("dealname", "amount", "closedate", "pipeline", "dealstage"),
+        kinds={"amount": _N, "closedate": _D},
         system_properties=CRM_SYSTEM_PROPERTIES,
     ),
     ObjectType(
