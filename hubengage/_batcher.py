@@ -17,8 +17,8 @@ Invariants this module owns:
   upsert, archive, read of the same id) form a chain, and only the head of a chain sits in a
   queue; the next one is queued when the head completes. So calls on one id complete in the
   order they were made.
-- Two creates whose properties are identical never share a batch unless HubSpot is known to
-  echo trace ids (the decoder could not tell their results apart otherwise).
+- Two creates that HubSpot's echo could not tell apart (equal fingerprints, or one a subset of
+  the other; ``_matching``) never share a batch unless HubSpot is known to echo trace ids.
 - A whole-batch 400/409 that names inputs fails those and resends the rest; one that names
   none is bisected until the bad inputs fail alone.
 - At most ``max_pending`` items are accepted and unfinished; further calls wait for room.
@@ -31,9 +31,8 @@ import itertools
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import attrs
 
@@ -45,11 +44,12 @@ from ._errors import (
     ValidationError,
 )
 from ._limiter import Bucket
+from ._matching import FingerprintSet, canonical, fingerprint
 from ._multistatus import decode
 from ._objecttypes import resolve_object_type
 from ._pipeline import RequestPipeline
 from ._stats import ClientStats
-from ._transport import Request
+from ._transport import Request, path_segment
 from .models import CrmObject
 
 __all__ = [
@@ -79,6 +79,7 @@ class _Item:
     __slots__ = (
         "associations",
         "chain",
+        "fingerprint",
         "finished",
         "future",
         "key",
@@ -97,7 +98,7 @@ class _Item:
         properties: dict[str, str] | None = None,
         associations: list[dict[str, Any]] | None = None,
         trace_id: str | None = None,
-        chain: tuple[str, ...] | None = None,
+        chain: tuple[Hashable, ...] | None = None,
         on_sent: Callable[[], None] | None = None,
     ) -> None:
         self.future = future
@@ -109,13 +110,15 @@ class _Item:
         self.chain = chain
         self.on_sent = on_sent
         self.finished = False
+        #: The create's fingerprint (``_matching``), computed when a batch needs it.
+        self.fingerprint: Any = None
 
 
 class _Queue:
     """The items of one (object type, operation, group) and its dispatcher task."""
 
     __slots__ = ("archived", "dispatcher", "full", "id_property", "items", "object_type", "op",
-                 "path", "read_properties")
+                 "path", "read_properties", "unmatchable")
 
     def __init__(
         self,
@@ -131,7 +134,10 @@ class _Queue:
         self.id_property = id_property
         self.read_properties = read_properties
         self.archived = archived
-        self.path = f"/crm/v3/objects/{quote(object_type, safe='')}/batch/{op}"
+        self.path = f"/crm/v3/objects/{path_segment(object_type, field='object_type')}/batch/{op}"
+        known = resolve_object_type(object_type)
+        #: Properties a returned record cannot be recognised by (``_matching``).
+        self.unmatchable = known.unmatchable if known is not None else frozenset()
         self.items: deque[_Item] = deque()
         self.dispatcher: asyncio.Task[None] | None = None
         #: Set while a partial batch waits for pacing; resolved when a full batch is queued.
@@ -165,8 +171,11 @@ class Batcher:
         self.max_pending = max_pending
         self._in_flight: asyncio.Semaphore | None = None
         self._queues: dict[tuple[Any, ...], _Queue] = {}
-        self._chains: dict[tuple[str, ...], deque[_Item]] = {}
+        self._chains: dict[tuple[Hashable, ...], deque[_Item]] = {}
         self._live: set[asyncio.Future[Any]] = set()
+        #: Set while no call is live (``aclose`` waits on it; no polling).
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._room_waiters: deque[asyncio.Future[None]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
         self._trace_prefix = f"he{secrets.token_hex(4)}-"
@@ -262,7 +271,8 @@ class Batcher:
             trace_id = f"{self._trace_prefix}{next(self._trace_counter)}"
         chain = None
         if key is not None:
-            chain = (object_type, id_property or "", key)
+            # HubSpot may treat "A@x.com" and "a@x.com", or "0123" and "123", as one record.
+            chain = (object_type, id_property or "", canonical(key))
         group: tuple[Any, ...]
         if op == READ:
             group = (object_type, op, id_property, read_properties, archived)
@@ -280,6 +290,10 @@ class Batcher:
         item = _Item(future, queue, key=key, properties=properties, associations=associations,
                      trace_id=trace_id, chain=chain, on_sent=on_sent)
         self._live.add(future)
+        self._idle.clear()
+        # A call is live until its future is done, however that happens (its outcome, or
+        # its caller's cancellation while it is queued or in flight).
+        future.add_done_callback(self._release)
         if chain is not None:
             waiting = self._chains.get(chain)
             if waiting is not None:
@@ -297,11 +311,13 @@ class Batcher:
             await asyncio.wait(pending)
 
     async def aclose(self) -> None:
-        """Send everything queued, wait for every outcome, then stop the dispatchers."""
-        while self._live:
-            await asyncio.wait(list(self._live))
+        """Send everything queued, wait for every outcome, then for the dispatchers."""
+        await self._idle.wait()
         while self._tasks:
             await asyncio.wait(list(self._tasks))
+        dispatchers = [q.dispatcher for q in self._queues.values() if q.dispatcher is not None]
+        if dispatchers:
+            await asyncio.wait(dispatchers)
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -337,14 +353,19 @@ class Batcher:
                 waiter.set_result(None)
                 return
 
+    def _release(self, future: asyncio.Future[Any]) -> None:
+        """A call's future is done: it no longer counts against ``max_pending``."""
+        self._live.discard(future)
+        if self._room_waiters:
+            self._wake_one()
+        if not self._live:
+            self._idle.set()
+
     def _finish(self, item: _Item) -> None:
         """Forget a finished (or cancelled) item; start the next call on its record."""
         if item.finished:
             return
         item.finished = True
-        self._live.discard(item.future)
-        if self._room_waiters:
-            self._wake_one()
         if item.chain is None:
             return
         waiting = self._chains.get(item.chain)
@@ -352,9 +373,6 @@ class Batcher:
             nxt = waiting.popleft()
             if nxt.future.done():  # cancelled while it waited behind this one
                 nxt.finished = True
-                self._live.discard(nxt.future)
-                if self._room_waiters:
-                    self._wake_one()
                 continue
             self._enqueue(nxt)
             return
@@ -384,8 +402,9 @@ class Batcher:
             while queue.items:
                 await permits.acquire()
                 try:
-                    slot = await limiter.acquire(Bucket.BURST)
-                except HubEngageError as exc:  # the daily quota is spent: fail what waits
+                    deadline = limiter.clock.now() + self._pipeline.retry.config.max_elapsed_seconds
+                    slot = await limiter.acquire(Bucket.BURST, deadline=deadline)
+                except HubEngageError as exc:  # daily quota spent, deadline, closed: fail all
                     permits.release()
                     for item in self._drain(queue, len(queue.items)):
                         self._resolve(item, exc)
@@ -438,11 +457,15 @@ class Batcher:
                 await asyncio.wait((sleeper,))
 
     def _drain(self, queue: _Queue, limit: int) -> list[_Item]:
-        """Take up to ``limit`` live items from the head of ``queue``."""
+        """Take up to ``limit`` live items from the head of ``queue``.
+
+        Creates whose results HubSpot's echo could not tell apart stay queued for a later
+        batch, unless HubSpot is known to echo trace ids.
+        """
         items = queue.items
         batch: list[_Item] = []
         distinct = queue.op == CREATE and self.trace_ids_echoed is not True
-        seen: set[frozenset[tuple[str, str]]] = set()
+        taken = FingerprintSet()
         deferred: list[_Item] = []
         scanned = 0
         while items and len(batch) < limit:
@@ -452,13 +475,15 @@ class Batcher:
                 continue
             if distinct:
                 scanned += 1
-                fingerprint = frozenset((item.properties or {}).items())
-                if fingerprint in seen:
+                fp = item.fingerprint
+                if fp is None:
+                    fp = item.fingerprint = fingerprint(item.properties or {}, queue.unmatchable)
+                if not taken.admits(fp):
                     deferred.append(item)
                     if scanned >= _CREATE_SCAN_LIMIT:
                         break
                     continue
-                seen.add(fingerprint)
+                taken.add(fp)
             batch.append(item)
         if deferred:
             items.extendleft(reversed(deferred))
@@ -560,16 +585,51 @@ class Batcher:
             for item in batch:
                 self._resolve(item, exc)
             return
-        decoded = decode(queue.op, batch, response.json(),
-                         correlation_id=response.correlation_id, id_property=queue.id_property)
+        decoded = decode(queue.op, batch, response, id_property=queue.id_property,
+                         unmatchable=queue.unmatchable)
         outcomes = decoded.outcomes
         if queue.op == CREATE:
-            if decoded.trace_ids_echoed is not None:
+            if decoded.trace_ids_echoed is not None and self.trace_ids_echoed is not False:
+                # Once a result has come back without its trace id, assume none will.
                 self.trace_ids_echoed = decoded.trace_ids_echoed
             if response.uncertain_attempts:
                 outcomes = self._mark_possible_duplicates(queue, outcomes)
+        if decoded.unclaimed:
+            self._unclaimed(queue, outcomes, decoded.unclaimed, response.correlation_id)
         for item, outcome in zip(batch, outcomes, strict=True):
             self._resolve(item, outcome)
+
+    def _unclaimed(
+        self,
+        queue: _Queue,
+        outcomes: Sequence[CrmObject | HubEngageError | None],
+        records: Sequence[CrmObject],
+        correlation_id: str | None,
+    ) -> None:
+        """Count and log results no caller could claim (never hand them to anyone).
+
+        A created record that no caller receives exists in HubSpot all the same: it is a
+        possible duplicate of one of this batch's inputs (those callers got
+        ``OutcomeUnknownError``), and its id is logged so it can be found.
+        """
+        stats = self._stats
+        given = {o.id for o in outcomes if isinstance(o, CrmObject)}
+        stray = sorted({r.id for r in records if r.id not in given})
+        stats.unclaimed_results += len(records)
+        if not stray:
+            return
+        creates = queue.op in (CREATE, UPSERT)
+        if creates:
+            stats.possible_duplicates += len(stray)
+            stats.possible_duplicate_ids.extend(stray)
+        logger.warning(
+            "%s (correlation id %s) returned %d result(s) no call could claim without guessing"
+            "%s: %s%s",
+            queue.path, correlation_id, len(stray),
+            "; these records exist and may duplicate an input whose outcome is unknown"
+            if creates else "",
+            ", ".join(stray[:10]), ", ..." if len(stray) > 10 else "",
+        )
 
     def _mark_possible_duplicates(
         self, queue: _Queue, outcomes: Sequence[CrmObject | HubEngageError | None]
@@ -581,6 +641,7 @@ class Batcher:
         ]
         ids = [o.id for o in marked if isinstance(o, CrmObject)]
         self._stats.possible_duplicates += len(ids)
+        self._stats.possible_duplicate_ids.extend(ids)
         logger.warning(
             "%s succeeded after an attempt HubSpot may also have written; these %d records "
             "may exist twice (marked possible_duplicate): %s%s",

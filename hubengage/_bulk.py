@@ -18,10 +18,16 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._errors import HubEngageError, InvalidInputError
+from ._errors import (
+    AuthenticationError,
+    HubEngageError,
+    InvalidInputError,
+    ScopeError,
+    WithdrawnError,
+)
 from .models import Association, CrmObject
 
-__all__ = ["NewRecord", "OnSent", "Outcome", "RecordUpdate", "run_bulk"]
+__all__ = ["NewRecord", "OnSent", "Outcome", "RecordUpdate", "halts_run", "run_bulk"]
 
 InputT = TypeVar("InputT")
 
@@ -56,13 +62,17 @@ class Outcome(Generic[InputT]):
 
     ``index`` is the input's position (0-based) in the iterable, ``input`` the input itself.
     Exactly one of ``record`` and ``error`` is set, except for ``archive_many`` where a
-    success has neither (``ok`` is True).
+    success has neither (``ok`` is True). ``withdrawn`` is True for an input that was read
+    but never sent: the run was stopped (``error`` is a :class:`WithdrawnError`) or halted
+    because HubSpot rejected the token (``error`` is that ``AuthenticationError`` or
+    ``ScopeError``). A withdrawn input is safe to send again later.
     """
 
     index: int
     input: InputT
     record: CrmObject | None = None
     error: HubEngageError | None = None
+    withdrawn: bool = False
 
     @property
     def ok(self) -> bool:
@@ -81,9 +91,19 @@ def _ensure_iterable(items: object, field: str) -> None:
         )
 
 
-#: Submits one input (index, input) and returns the future of its outcome. It may wait for
-#: room in the batcher; it raises ``InvalidInputError`` for an input that cannot be sent.
-Submit = Callable[[int, InputT], Awaitable["asyncio.Future[Any]"]]
+#: Submits one input (index, input, a callback to run right before the request carrying it
+#: is first sent) and returns the future of its outcome. It may wait for room in the
+#: batcher; it raises ``InvalidInputError`` for an input that cannot be sent.
+Submit = Callable[[int, InputT, Callable[[], None]], Awaitable["asyncio.Future[Any]"]]
+
+
+def halts_run(error: HubEngageError) -> bool:
+    """Does ``error`` mean no further request of this run can succeed?
+
+    HubSpot rejected the token itself (401) or its scopes (403) for a whole request; the
+    same errors reported for one item of a multi-status answer do not halt a run.
+    """
+    return isinstance(error, AuthenticationError | ScopeError) and not error.per_item
 
 
 async def run_bulk(
@@ -93,7 +113,7 @@ async def run_bulk(
     window: int,
     ordered: bool = False,
     stop: asyncio.Event | None = None,
-    sent: set[int] | None = None,
+    on_sent: OnSent | None = None,
 ) -> AsyncIterator[Outcome[InputT]]:
     """Feed ``items`` to ``submit`` with at most ``window`` unyielded, and yield outcomes.
 
@@ -101,11 +121,13 @@ async def run_bulk(
     ``items`` while ``window`` outcomes are in the air or waiting to be yielded. With
     ``ordered`` outcomes come in input order, else as they complete. Closing the iterator
     early cancels the inputs not yet sent (sent ones complete; their outcomes are dropped).
+    ``on_sent(index)`` runs right before the request carrying an input is first sent.
 
-    ``stop`` (with ``sent``, the indices whose request has left) ends a run gracefully:
-    once it is set no more input is read, inputs not yet sent are withdrawn (their outcome
-    is a "cancelled before it was sent" error), and those already sent complete and are
-    yielded as usual.
+    ``stop`` ends a run gracefully: once it is set no more input is read, inputs not yet
+    sent are withdrawn at once (``Outcome.withdrawn``), and those already sent complete and
+    are yielded as usual. An error that :func:`halts_run` (the token was rejected) ends the
+    run the same way, except that every input still to come is read and yielded withdrawn
+    with that error, without a request.
     """
     _ensure_iterable(items, "items")
     if window < 1:
@@ -115,11 +137,14 @@ async def run_bulk(
     ready: deque[Outcome[InputT]] = deque()
     held: dict[int, Outcome[InputT]] = {}
     in_air: dict[int, asyncio.Future[Any]] = {}
+    sent: set[int] = set()
     wake = asyncio.Event()
     next_index = 0
     next_to_yield = 0
     exhausted = False
     unyielded = 0
+    #: Why unsent inputs are withdrawn (set by a stop or a halting error).
+    withdrawal: HubEngageError | None = None
 
     def landed(outcome: Outcome[InputT]) -> None:
         if ordered:
@@ -128,36 +153,46 @@ async def run_bulk(
             ready.append(outcome)
         wake.set()
 
+    def mark_sent(index: int) -> None:
+        sent.add(index)
+        if on_sent is not None:
+            on_sent(index)
+
     def on_done(index: int, value: InputT, future: asyncio.Future[Any]) -> None:
         in_air.pop(index, None)
-        if sent is not None:
-            sent.discard(index)
+        was_sent = index in sent
+        sent.discard(index)
         if future.cancelled():
-            landed(Outcome(index, value, error=HubEngageError("cancelled before it was sent")))
+            reason = withdrawal or WithdrawnError("withdrawn before it was sent")
+            landed(Outcome(index, value, error=reason, withdrawn=not was_sent))
             return
         error = future.exception()
         if error is None:
             landed(Outcome(index, value, record=future.result()))
         elif isinstance(error, HubEngageError):
             landed(Outcome(index, value, error=error))
+            if halts_run(error):
+                withdraw(error)
         else:  # not ours: a bug or a cancellation of the whole run; surface it
             landed(Outcome(index, value, error=HubEngageError(repr(error))))
 
-    def withdraw_unsent() -> None:
+    def withdraw(reason: HubEngageError) -> None:
+        nonlocal withdrawal
+        if withdrawal is None:
+            withdrawal = reason
         for index, future in list(in_air.items()):
-            if sent is None or index not in sent:
+            if index not in sent:
                 future.cancel()
 
-    stopped = False
     watcher: asyncio.Future[Any] | None = None
     if stop is not None:
         watcher = asyncio.ensure_future(stop.wait())
         watcher.add_done_callback(lambda _: wake.set())
     try:
         while True:
-            if stop is not None and stop.is_set() and not stopped:
-                stopped = exhausted = True
-                withdraw_unsent()
+            if stop is not None and stop.is_set() and withdrawal is None:
+                exhausted = True
+                withdraw(WithdrawnError("withdrawn before it was sent: the run was stopped"))
             while not exhausted and unyielded < window:
                 try:
                     if sync_iter is not None:
@@ -171,8 +206,11 @@ async def run_bulk(
                 index = next_index
                 next_index += 1
                 unyielded += 1
+                if withdrawal is not None:  # halted: the rest fail fast, unsent
+                    landed(Outcome(index, value, error=withdrawal, withdrawn=True))
+                    continue
                 try:
-                    future = await submit(index, value)
+                    future = await submit(index, value, partial(mark_sent, index))
                 except InvalidInputError as exc:
                     landed(Outcome(index, value, error=exc))
                     continue

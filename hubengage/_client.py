@@ -7,6 +7,7 @@ calls; what is queued is sent) → CLOSED (every call raises ``ClientClosedError
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 from functools import cached_property
@@ -14,7 +15,7 @@ from types import TracebackType
 
 from ._batcher import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, Batcher
 from ._clock import Clock, LoopClock
-from ._errors import ClientClosedError, InvalidInputError
+from ._errors import ClientClosedError, EventLoopError, InvalidInputError
 from ._limiter import Bucket, RateLimiter, RateLimits
 from ._objecttypes import resolve_object_type
 from ._pipeline import RequestPipeline
@@ -87,11 +88,14 @@ class HubSpot:
         #: Counters of requests, 429s, retries, batches and item outcomes.
         self.stats = ClientStats()
         self._transport = transport
-        self._limiter = RateLimiter(rate_limits or RateLimits(), clock=self._clock)
+        retry = retry or RetryConfig()
+        self._limiter = RateLimiter(
+            rate_limits or RateLimits(), clock=self._clock, max_pause=retry.max_retry_after
+        )
         self._pipeline = RequestPipeline(
             transport=transport,
             limiter=self._limiter,
-            retry=RetryPolicy(retry or RetryConfig()),
+            retry=RetryPolicy(retry),
             clock=self._clock,
             stats=self.stats,
         )
@@ -107,6 +111,7 @@ class HubSpot:
         )
         self._state = ClientState.OPEN
         self._base_url = base_url
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"HubSpot(base_url={self._base_url!r}, state={self._state.value})"
@@ -129,9 +134,24 @@ class HubSpot:
         return self._batcher
 
     def check_open(self) -> None:
-        """Raise ``ClientClosedError`` once ``aclose()`` has begun."""
+        """Raise ``ClientClosedError`` once ``aclose()`` has begun, and ``EventLoopError``
+        when called from another event loop than the one the client first ran in."""
         if self._state is not ClientState.OPEN:
             raise ClientClosedError(f"the client is {self._state.value}; make a new one")
+        self._check_loop()
+
+    def _check_loop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # synchronous use (building resources): nothing bound yet
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise EventLoopError(
+                "this HubSpot client was first used in another event loop and is bound to it "
+                "(its connections and timers live there); make one client per event loop"
+            )
 
     async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
         """Send one raw request through the pipeline (limiter, transport, retry policy)."""
@@ -144,14 +164,26 @@ class HubSpot:
             await self._batcher.flush()
 
     async def aclose(self) -> None:
-        """Send everything queued, wait for it, then close connections. Idempotent."""
+        """Send everything queued, wait for every call in flight, then close. Idempotent.
+
+        New calls raise ``ClientClosedError`` from the moment closing begins. Calls already
+        made (batched or not, a page of a list or search included) complete, except that
+        closing waits out no retry backoff and no rate-limit pause after a 429: a call that
+        would have to wait for one ends with its last error, or ``ClientClosedError`` when
+        it was never sent.
+        """
         if self._state is ClientState.CLOSED:
             return
+        if self._state is ClientState.OPEN:
+            self._check_loop()
         self._state = ClientState.CLOSING
         try:
+            self._pipeline.begin_close()
             if self._batcher is not None:
                 await self._batcher.aclose()
+            await self._pipeline.wait_idle()
         finally:
+            await self._limiter.aclose()
             await self._transport.aclose()
             self._state = ClientState.CLOSED
 
@@ -171,6 +203,10 @@ class HubSpot:
 
     def objects(self, object_type: str) -> ObjectResource:
         """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""
+        if not isinstance(object_type, str) or not object_type.strip():
+            raise InvalidInputError(
+                f"must be an object type name or id, not {object_type!r}", field="object_type"
+            )
         known = resolve_object_type(object_type)
         if known is not None and known.engagement:
             return EngagementResource(self, object_type)

@@ -22,8 +22,11 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DailyLimitError",
+    "DeadlineExceededError",
+    "EventLoopError",
     "HubEngageError",
     "InvalidInputError",
+    "MalformedResponseError",
     "NotFoundError",
     "OutcomeUnknownError",
     "RateLimitError",
@@ -32,6 +35,7 @@ __all__ = [
     "TransportError",
     "TransportTimeoutError",
     "ValidationError",
+    "WithdrawnError",
     "error_from_response",
 ]
 
@@ -80,12 +84,75 @@ class TransportTimeoutError(TransportError, TimeoutError):
 
 
 class OutcomeUnknownError(HubEngageError):
-    """HubSpot answered, but nothing in its answer could be matched to this input.
+    """HubSpot answered, but its answer does not tell what became of this call.
 
-    The batch request succeeded as a whole, yet its results and errors name no record that
-    can be tied to this input (HubSpot did not echo the trace id and no sent property
-    identifies it, or the input is missing from the response). A create may or may not have
-    been written: check before writing it again. The SDK never guesses a mapping.
+    The request succeeded as a whole (2xx), yet nothing in the response can be tied to this
+    input without guessing: the body could not be read (``__cause__`` is the
+    :class:`MalformedResponseError`), no result or error names the input, a result that
+    would fit it also fits another input, or HubSpot reported both a result and an error for
+    it. A write may or may not have happened: a create may exist (check before writing it
+    again: a retry could duplicate it), an update may or may not be applied. ``operation``
+    is ``create``, ``update``, ``upsert``, ``archive`` or ``read``; ``status`` and
+    ``correlation_id`` are the response's.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        status: int | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.status = status
+        self.correlation_id = correlation_id
+        super().__init__(message)
+
+
+class MalformedResponseError(HubEngageError):
+    """A 2xx response whose body is not the JSON HubSpot documents for the endpoint.
+
+    Empty, cut off, HTML (a proxy's page), or JSON of the wrong shape (``[]``, ``"ok"``).
+    ``status`` and ``correlation_id`` are the response's; ``excerpt`` is the start of the
+    body for the log. A read fails with this error; a write that got such an answer fails
+    with :class:`OutcomeUnknownError` caused by it, since HubSpot may have carried it out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        correlation_id: str | None = None,
+        excerpt: str = "",
+    ) -> None:
+        self.status = status
+        self.correlation_id = correlation_id
+        self.excerpt = excerpt
+        text = f"HTTP {status}: {message}"
+        if correlation_id:
+            text += f" (correlation id {correlation_id})"
+        super().__init__(text)
+
+
+class WithdrawnError(HubEngageError):
+    """A bulk input that was read but never sent, because the run was stopped.
+
+    Nothing was written for it: send it again in a later run (``Outcome.withdrawn``).
+    """
+
+
+class DeadlineExceededError(HubEngageError, TimeoutError):
+    """The call's time budget (``RetryConfig.max_elapsed_seconds``) ran out before it could
+    be sent: it waited for the rate-limit budget for too long. Nothing was sent."""
+
+
+class EventLoopError(HubEngageError, RuntimeError):
+    """The client was used from an event loop other than the one it first ran in.
+
+    A client owns a connection pool and timers bound to one loop: make one client per loop
+    (per thread, per ``asyncio.run``).
     """
 
 
@@ -95,7 +162,8 @@ class APIError(HubEngageError):
     Attributes: ``status`` (HTTP status), ``category`` (e.g. ``VALIDATION_ERROR``; None when
     the body has none), ``message``, ``correlation_id`` (quote it to HubSpot support),
     ``context`` (HubSpot's ``context`` map), ``errors`` (HubSpot's ``errors[]`` details),
-    ``sub_category`` and ``body`` (the parsed JSON body, or None for non-JSON bodies).
+    ``sub_category``, ``body`` (the parsed JSON body, or None for non-JSON bodies) and
+    ``per_item`` (True for one input's error inside a multi-status answer).
     """
 
     def __init__(
@@ -110,8 +178,12 @@ class APIError(HubEngageError):
         sub_category: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        per_item: bool = False,
     ) -> None:
         self.status = status
+        #: True when this error is one entry of a batch response's ``errors[]`` (about one
+        #: input), False when HubSpot answered the whole request with it.
+        self.per_item = per_item
         #: The ``Retry-After`` header in seconds, when the response had one.
         self.retry_after = retry_after
         self.category = category
@@ -257,6 +329,7 @@ def error_from_body(
     correlation_id: str | None = None,
     headers: Mapping[str, str] | None = None,
     fallback_message: str | None = None,
+    per_item: bool = False,
 ) -> APIError:
     """Build the error for one HubSpot error object (a whole response, or one 207 item).
 
@@ -277,6 +350,7 @@ def error_from_body(
         "sub_category": data.get("subCategory"),
         "body": body,
         "retry_after": _retry_after(headers or {}),
+        "per_item": per_item,
     }
     if issubclass(cls, RateLimitError):
         policy = data.get("policyName")

@@ -46,13 +46,22 @@ import asyncio
 import collections
 import contextlib
 import enum
+import heapq
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ._clock import Clock, LoopClock
-from ._errors import DailyLimitError, InvalidInputError, RateLimitError
+from ._constants import DEFAULT_MAX_RETRY_AFTER
+from ._errors import (
+    ClientClosedError,
+    DailyLimitError,
+    DeadlineExceededError,
+    HubEngageError,
+    InvalidInputError,
+    RateLimitError,
+)
 
 __all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
 
@@ -96,6 +105,19 @@ class RateLimits:
     pacing: bool = True
 
 
+class _Waiter:
+    """One ``acquire`` waiting for a slot: its future and the time it gives up at."""
+
+    __slots__ = ("deadline", "future")
+
+    def __init__(self, future: asyncio.Future[Slot], deadline: float | None) -> None:
+        self.future = future
+        self.deadline = deadline
+
+    def __lt__(self, other: _Waiter) -> bool:  # heap order: earliest deadline first
+        return (self.deadline or 0.0) < (other.deadline or 0.0)
+
+
 @attrs.define(eq=False)
 class Slot:
     """Permission for one request. Hand it back with ``release`` (sent) or ``abandon``."""
@@ -120,8 +142,12 @@ class _Window:
         self.paused_until = 0.0
         #: Pacing of partial batches (GCRA): the "theoretical arrival time" of the next one.
         self.pace_tat = 0.0
-        self.waiters: collections.deque[asyncio.Future[Slot]] = collections.deque()
+        self.waiters: collections.deque[_Waiter] = collections.deque()
+        #: The waiters that have a deadline, earliest first (finished ones are skipped).
+        self.deadlines: list[_Waiter] = []
         self.waker: asyncio.Task[None] | None = None
+        #: When the waker task next wakes by itself (None: not sleeping).
+        self.wake_at: float | None = None
 
     def used(self, now: float) -> int:
         expiries = self.expiries
@@ -144,8 +170,14 @@ class _Window:
         return emission, (burst - 1) * emission
 
     def next_change(self, now: float) -> float | None:
-        """When capacity may next free up without a release, or None (only a release can)."""
+        """When capacity may next free up, or a waiter's deadline passes, without a release;
+        None when only a release can change anything."""
         candidates = []
+        deadlines = self.deadlines
+        while deadlines and deadlines[0].future.done():
+            heapq.heappop(deadlines)
+        if deadlines:
+            candidates.append(deadlines[0].deadline or now)
         if now < self.paused_until:
             candidates.append(self.paused_until)
         if self.expiries:
@@ -164,9 +196,17 @@ class RateLimiter:
     no request was sent with it. ``on_rate_limited`` reacts to a 429.
     """
 
-    def __init__(self, limits: RateLimits | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        clock: Clock | None = None,
+        max_pause: float = DEFAULT_MAX_RETRY_AFTER,
+    ) -> None:
         self.limits = limits or RateLimits()
         self.clock: Clock = clock or LoopClock()
+        #: The longest pause a 429 (or its ``Retry-After``) may impose, in seconds.
+        self.max_pause = max_pause
         self._windows = {
             Bucket.BURST: _Window(
                 Bucket.BURST, self.limits.requests_per_interval, self.limits.interval_seconds
@@ -178,18 +218,33 @@ class RateLimiter:
         self._daily_blocked_until = 0.0
         self._daily_used = 0
         self._daily_started: float | None = None
+        self._closing = False
 
     # -- acquire / release ----------------------------------------------------------------
 
-    async def acquire(self, bucket: Bucket = Bucket.BURST) -> Slot:
-        """Wait for a slot in ``bucket``. Raises ``DailyLimitError`` while the quota is spent."""
+    async def acquire(
+        self, bucket: Bucket = Bucket.BURST, *, deadline: float | None = None
+    ) -> Slot:
+        """Wait for a slot in ``bucket``, first in, first out.
+
+        Raises ``DailyLimitError`` at once while the daily quota is spent,
+        ``DeadlineExceededError`` when no slot frees before ``deadline`` (clock time), and
+        ``ClientClosedError`` when the client is closing while the bucket is paused after
+        a 429 (closing never waits out a pause). A cancelled waiter leaves the queue at once.
+        """
         window = self._windows[bucket]
         now = self.clock.now()
         self._check_daily(now)
+        self._check_closing(window, now)
         if not window.waiters and window.can_admit(now):
             return self._admit(window, now)
+        if deadline is not None and deadline <= now:
+            raise _deadline_error(bucket)
         future: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
-        window.waiters.append(future)
+        waiter = _Waiter(future, deadline)
+        window.waiters.append(waiter)
+        if deadline is not None:
+            heapq.heappush(window.deadlines, waiter)
         self._ensure_waker(window)
         try:
             return await future
@@ -198,8 +253,16 @@ class RateLimiter:
                 self.abandon(future.result())
             else:
                 with contextlib.suppress(ValueError):
-                    window.waiters.remove(future)
+                    window.waiters.remove(waiter)
             raise
+
+    def begin_close(self) -> None:
+        """The client is closing: from now on nobody waits out a 429 pause (see acquire)."""
+        self._closing = True
+        now = self.clock.now()
+        for window in self._windows.values():
+            if window.paused_for(now) > 0:
+                self._fail_waiters(window, _closed_error())
 
     def release(self, slot: Slot, headers: Mapping[str, str] | None) -> None:
         """The request was sent (whatever came back): keep it in the window for an interval.
@@ -256,15 +319,17 @@ class RateLimiter:
             return
         window = self._windows[Bucket.SEARCH if error.is_search_limit else bucket]
         pause = error.retry_after if error.retry_after is not None else window.interval
-        window.paused_until = max(window.paused_until, now + pause)
+        # A proxy's Retry-After of a day must not stop the client for a day.
+        window.paused_until = max(window.paused_until, now + min(pause, self.max_pause))
+        if self._closing:
+            self._fail_waiters(window, _closed_error())
         self._ensure_waker(window)
 
     async def aclose(self) -> None:
-        """Stop the waker tasks (waiters, if any, are cancelled)."""
+        """Fail any waiter with ``ClientClosedError`` and stop the waker tasks."""
+        self._closing = True
         for window in self._windows.values():
-            for waiter in window.waiters:
-                waiter.cancel()
-            window.waiters.clear()
+            self._fail_waiters(window, _closed_error())
             if window.waker is not None and not window.waker.done():
                 window.waker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -306,6 +371,10 @@ class RateLimiter:
                 self._daily_started, self._daily_used = now, 0
             self._daily_used += 1
         return Slot(window.bucket, now)
+
+    def _check_closing(self, window: _Window, now: float) -> None:
+        if self._closing and window.paused_for(now) > 0:
+            raise _closed_error()
 
     def _check_daily(self, now: float) -> None:
         if now < self._daily_blocked_until:
@@ -349,13 +418,24 @@ class RateLimiter:
             window.phantoms_until = now + window.interval
 
     def _pump(self, window: _Window) -> None:
-        """Hand slots to waiters, in order, while the window has room."""
+        """Hand slots to waiters, in order, while the window has room; fail expired ones."""
         now = self.clock.now()
         if window.waiters and now < self._daily_blocked_until:
             self._fail_waiters_daily()
             return
+        if window.waiters and self._closing and window.paused_for(now) > 0:
+            self._fail_waiters(window, _closed_error())
+            return
+        deadlines = window.deadlines
+        while deadlines and (deadlines[0].future.done() or (deadlines[0].deadline or 0.0) <= now):
+            expired = heapq.heappop(deadlines).future
+            if not expired.done():
+                expired.set_exception(_deadline_error(window.bucket))
+        waiters = window.waiters
+        while waiters and waiters[0].future.done():
+            waiters.popleft()
         while window.waiters and window.can_admit(now):
-            future = window.waiters.popleft()
+            future = window.waiters.popleft().future
             if future.done():
                 continue
             future.set_result(self._admit(window, now))
@@ -363,8 +443,18 @@ class RateLimiter:
             self._ensure_waker(window)
 
     def _ensure_waker(self, window: _Window) -> None:
-        if window.waiters and (window.waker is None or window.waker.done()):
-            window.waker = asyncio.get_running_loop().create_task(self._wake(window))
+        """Have a waker task sleeping until the next change (re-armed when that moved up)."""
+        if not window.waiters:
+            return
+        waker = window.waker
+        if waker is not None and not waker.done():
+            if window.wake_at is None:
+                return  # it is running and will compute its own sleep
+            at = window.next_change(self.clock.now())
+            if at is None or at >= window.wake_at:
+                return
+            waker.cancel()  # sleeping past a change that comes sooner: start afresh
+        window.waker = asyncio.get_running_loop().create_task(self._wake(window))
 
     async def _wake(self, window: _Window) -> None:
         """Sleep until capacity frees by time alone, then serve waiters; exit when idle."""
@@ -376,18 +466,38 @@ class RateLimiter:
             at = window.next_change(now)
             if at is None:
                 return  # only a release can free capacity; it pumps
-            await self.clock.sleep(max(at - now, 0.0))
+            window.wake_at = at
+            try:
+                await self.clock.sleep(max(at - now, 0.0))
+            finally:
+                if window.waker is asyncio.current_task():
+                    window.wake_at = None
+
+    def _fail_waiters(self, window: _Window, error: HubEngageError) -> None:
+        window.deadlines.clear()
+        while window.waiters:
+            future = window.waiters.popleft().future
+            if not future.done():
+                future.set_exception(error)
 
     def _fail_waiters_daily(self) -> None:
+        error = DailyLimitError("the daily request quota is spent", status=429,
+                                policy_name="DAILY")
         for window in self._windows.values():
-            while window.waiters:
-                future = window.waiters.popleft()
-                if not future.done():
-                    future.set_exception(
-                        DailyLimitError(
-                            "the daily request quota is spent", status=429, policy_name="DAILY"
-                        )
-                    )
+            self._fail_waiters(window, error)
+
+
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError(
+        "the client closed while HubSpot's rate window was paused after a 429; "
+        "this call was not sent"
+    )
+
+
+def _deadline_error(bucket: Bucket) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        f"no {bucket.value} rate-limit slot freed before the call's deadline; nothing was sent"
+    )
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -1,38 +1,50 @@
-"""The multi-status decoder: a batch response in, one outcome per input out.
+"""The multi-status decoder: a batch response in, one outcome per input out, never a guess.
 
 Pure functions, no I/O: given the inputs of one batch request (in the order they were sent)
-and the parsed response body, :func:`decode` returns, for each input, its record or its own
-error. HubSpot does not keep input order in ``results`` (wire notes §2.2), so nothing here
-maps by position. The rules, in order:
+and its 2xx response, :func:`decode` returns each input's record or its own error, and the
+results that no input can claim. HubSpot keeps no input order in ``results``
+(``docs/hubspot-wire.md`` §2.2), may omit trace ids on successes (§2.3) and echoes values in
+its own normal form, so nothing here maps by position or by elimination. The rules:
 
-1. ``errors[]``: an error whose ``context.objectWriteTraceId`` or ``context.ids`` names an
-   input fails that input (a separate exception per input, each with the correlation id).
-2. ``results[]``: a result carrying an ``objectWriteTraceId`` goes to that input; otherwise
-   it is matched by id (update, read, archive), by the ``idProperty`` value (upsert and
-   ``id_property`` reads/updates), or, for creates, by the properties that were sent (the
-   batcher never puts two creates with the same properties in one batch, so this match is
-   unique when it exists).
-3. What is left: when exactly one input and one result remain unmatched they belong together;
-   any other input that nothing names fails with :class:`OutcomeUnknownError` (a read gets
-   :class:`NotFoundError`). The decoder never guesses.
+1. The body must be the JSON object the endpoint documents; anything else (empty, cut off,
+   HTML, ``[]``) is a :class:`MalformedResponseError`, and a write's outcome is then
+   unknown (:class:`OutcomeUnknownError`): HubSpot may have carried it out.
+2. ``errors[]``: an error whose ``context.objectWriteTraceId`` (else ``context.ids``) names
+   inputs fails each of them with its own exception carrying the correlation id.
+3. ``results[]``: a result carrying an ``objectWriteTraceId`` belongs to the input that sent
+   it, if it also looks like that input's record (a create's record carries the properties
+   sent; an update's names no other input by its id), or to nobody: a trace id naming no
+   input, or naming one while describing another, is never matched any other way. A result
+   without one is matched by record id (update, read, archive), by the ``idProperty`` value
+   (upsert, and updates and reads by ``id_property``), or, for creates, by the properties
+   sent (:mod:`hubengage._matching`): it must fit exactly one input.
+4. Per input: one result → its record; a result and an error, or nothing at all → unknown
+   (a read included: HubSpot names missing ids in ``errors[]``); only an error → the error;
+   an archive that nothing names → done (HubSpot answers 204 with no body). A second result
+   for an input that already has one is unclaimed.
+
+Unclaimed results are returned, never dropped silently: for creates they are records that
+exist in HubSpot without a caller (possible duplicates); the batcher counts and logs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ._errors import (
     APIError,
     HubEngageError,
-    NotFoundError,
+    MalformedResponseError,
     OutcomeUnknownError,
     error_from_body,
 )
+from ._matching import Fingerprint, RecordMatcher, canonical, fingerprint, fits
+from ._transport import Response
 from .models import CrmObject
 from .models._converter import crm_object_hook
 
-__all__ = ["CATEGORY_STATUS", "Decoded", "SentInput", "decode"]
+__all__ = ["CATEGORY_STATUS", "Decoded", "SentInput", "decode", "decode_record", "page_results"]
 
 #: The HTTP status an error inside a 207 stands for, by HubSpot category.
 CATEGORY_STATUS: Mapping[str, int] = {
@@ -43,6 +55,11 @@ CATEGORY_STATUS: Mapping[str, int] = {
     "MISSING_SCOPES": 403,
     "INVALID_AUTHENTICATION": 401,
 }
+
+#: Operations whose inputs carry an ``objectWriteTraceId``.
+TRACED_OPS = frozenset({"create", "update", "upsert"})
+
+Outcome = CrmObject | HubEngageError | None
 
 
 class SentInput(Protocol):
@@ -63,19 +80,31 @@ class SentInput(Protocol):
         """The properties sent with it (creates, updates, upserts)."""
         ...
 
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        """Its fingerprint if already computed (creates), else None."""
+        ...
+
 
 class Decoded:
-    """The outcome per input (aligned with the inputs) and whether trace ids were echoed."""
+    """The outcome per input (aligned with the inputs), what was unclaimed, and echo."""
 
-    __slots__ = ("outcomes", "trace_ids_echoed")
+    __slots__ = ("outcomes", "trace_ids_echoed", "unclaimed")
 
     def __init__(
-        self, outcomes: list[CrmObject | HubEngageError | None], trace_ids_echoed: bool | None
+        self,
+        outcomes: list[Outcome],
+        unclaimed: list[CrmObject],
+        trace_ids_echoed: bool | None,
     ) -> None:
         #: ``CrmObject`` for a success, the input's own error otherwise; ``None`` for a
         #: successful archive (no record comes back).
         self.outcomes = outcomes
-        #: True/False when a successful result did/did not carry its trace id; None if none.
+        #: Results no input can claim: a trace id naming no input or one already served, a
+        #: record fitting no input or several, a duplicate. Never given to anyone.
+        self.unclaimed = unclaimed
+        #: True when every successful write result carried a trace id, False when one
+        #: did not, None when there was none to judge by.
         self.trace_ids_echoed = trace_ids_echoed
 
 
@@ -83,127 +112,200 @@ def item_error(entry: Mapping[str, Any], correlation_id: str | None) -> APIError
     """The exception for one entry of a batch response's ``errors[]``."""
     category = str(entry.get("category") or "")
     status = CATEGORY_STATUS.get(category, 400)
-    return error_from_body(status, entry, correlation_id=correlation_id)
+    return error_from_body(status, entry, correlation_id=correlation_id, per_item=True)
 
 
 def decode(
     op: str,
     inputs: Sequence[SentInput],
-    body: Any,
+    response: Response,
     *,
-    correlation_id: str | None = None,
     id_property: str | None = None,
+    unmatchable: frozenset[str] = frozenset(),
 ) -> Decoded:
-    """Map a batch response (``body``, parsed JSON or None) back to ``inputs``.
+    """Map a 2xx batch ``response`` back to ``inputs``.
 
-    ``op`` is ``create``, ``read``, ``update``, ``upsert`` or ``archive``. ``id_property`` is
-    the ``idProperty`` the batch was sent with, if any.
+    ``op`` is ``create``, ``read``, ``update``, ``upsert`` or ``archive``; ``id_property``
+    the ``idProperty`` the batch was sent with, if any; ``unmatchable`` the properties a
+    created record cannot be recognised by (``ObjectType.unmatchable``).
     """
     n = len(inputs)
-    outcomes: list[CrmObject | HubEngageError | None] = [None] * n
-    done = [False] * n
-    data: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+    correlation_id = response.correlation_id
+    try:
+        body = _body(op, response)
+    except HubEngageError as exc:
+        return Decoded([_unknown_after(op, exc, response) for _ in range(n)], [], None)
+    if body is None:  # an archive's 204
+        return Decoded([None] * n, [], None)
+
     by_trace = {inp.trace_id: i for i, inp in enumerate(inputs) if inp.trace_id is not None}
-    by_key: dict[str, int] = {}
+    by_key: dict[Hashable, int] = {}
     for i, inp in enumerate(inputs):
         if inp.key is not None:
-            by_key.setdefault(inp.key, i)
+            by_key.setdefault(canonical(inp.key), i)
 
-    for entry in data.get("errors") or ():
-        if not isinstance(entry, Mapping):
-            continue
+    errors: list[APIError | None] = [None] * n
+    for entry in _entries(body, "errors"):
         context = entry.get("context")
         context = context if isinstance(context, Mapping) else {}
-        named: list[int] = []
-        for trace in context.get("objectWriteTraceId") or ():
-            if str(trace) in by_trace:
-                named.append(by_trace[str(trace)])
+        named = _named(context.get("objectWriteTraceId"), by_trace.get)
         if not named:
-            for rid in context.get("ids") or ():
-                if str(rid) in by_key:
-                    named.append(by_key[str(rid)])
+            named = _named(context.get("ids"), lambda rid: by_key.get(canonical(rid)))
         for i in named:
-            if not done[i]:
-                outcomes[i] = item_error(entry, correlation_id)
-                done[i] = True
+            if errors[i] is None:
+                errors[i] = item_error(entry, correlation_id)
 
-    echoed: bool | None = None
-    unmatched: list[CrmObject] = []
-    matcher: _PropertyMatcher | None = None
+    results: list[list[CrmObject]] = [[] for _ in range(n)]
+    unclaimed: list[CrmObject] = []
+    traced = untraced = False
+    matcher: RecordMatcher | None = None
     structure = crm_object_hook()
-    for raw in data.get("results") or ():
-        if type(raw) is not dict and not isinstance(raw, Mapping):
-            continue
+    for raw in _entries(body, "results"):
         record = structure(raw, CrmObject)
-        index: int | None = None
         trace = record.object_write_trace_id
-        if trace is not None:
-            echoed = True
+        index: int | None
+        if trace is not None and op in TRACED_OPS:
+            traced = True
             index = by_trace.get(trace)
-        elif op != "read" and op != "archive":
-            echoed = False if echoed is None else echoed
-        if index is None:
+            if index is not None and not _consistent(op, record, inputs[index], index, by_key,
+                                                     id_property, unmatchable):
+                index = None  # labelled with one input's trace, describing another
+        else:
+            untraced = untraced or op in TRACED_OPS
             if op == "create":
                 if matcher is None:
-                    matcher = _PropertyMatcher(inputs, done)
+                    matcher = RecordMatcher([
+                        inp.fingerprint or fingerprint(inp.properties or {}, unmatchable)
+                        for inp in inputs
+                    ])
                 index = matcher.find(record.properties)
-            elif id_property is not None:
-                value = record.properties.get(id_property)
-                index = by_key.get(value) if value is not None else None
-                if index is None and op != "upsert":
-                    index = by_key.get(record.id)
             else:
-                index = by_key.get(record.id)
-        if index is None or done[index]:
-            unmatched.append(record)
-            continue
-        outcomes[index] = record
-        done[index] = True
-
-    left = [i for i in range(n) if not done[i]]
-    if op == "archive":
-        # A 204 (or a 200 without errors naming an id) archived every input.
-        return Decoded(outcomes, echoed)
-    if len(left) == 1 and len(unmatched) == 1:
-        outcomes[left[0]] = unmatched[0]
-        return Decoded(outcomes, echoed)
-    for i in left:
-        if op == "read":
-            outcomes[i] = NotFoundError(
-                f"no record with id {inputs[i].key!r} in the batch/read response",
-                status=404,
-                category="OBJECT_NOT_FOUND",
-                correlation_id=correlation_id,
-            )
+                index = by_key.get(_record_key(record, id_property))
+        if index is None:
+            unclaimed.append(record)
         else:
-            outcomes[i] = OutcomeUnknownError(
-                f"HubSpot's batch/{op} response names no result or error for this input "
-                f"(correlation id {correlation_id}); it may or may not have been written"
-            )
-    return Decoded(outcomes, echoed)
+            results[index].append(record)
 
-
-class _PropertyMatcher:
-    """Finds the create input whose sent properties a result carries, by exact values.
-
-    Inputs are grouped by their set of property names; a result is looked up in each group
-    by the tuple of its values for those names (one dict lookup per group, usually one).
-    """
-
-    __slots__ = ("_groups",)
-
-    def __init__(self, inputs: Sequence[SentInput], done: list[bool]) -> None:
-        self._groups: dict[tuple[str, ...], dict[tuple[str | None, ...], list[int]]] = {}
-        for i, inp in enumerate(inputs):
-            if done[i] or inp.properties is None:
+    outcomes: list[Outcome] = []
+    for i in range(n):
+        found, error = results[i], errors[i]
+        if found:
+            unclaimed.extend(found[1:])
+            if error is None:
+                outcomes.append(found[0])
                 continue
-            names = tuple(sorted(inp.properties))
-            values = tuple(inp.properties[k] for k in names)
-            self._groups.setdefault(names, {}).setdefault(values, []).append(i)
+            unclaimed.append(found[0])
+            outcomes.append(OutcomeUnknownError(
+                f"HubSpot's batch/{op} response reports both a result (record {found[0].id}) "
+                f"and an error ({error}) for this input; it may or may not have been written",
+                operation=op, status=response.status, correlation_id=correlation_id,
+            ))
+        elif error is not None:
+            outcomes.append(error)
+        elif op == "archive":
+            outcomes.append(None)
+        else:
+            outcomes.append(OutcomeUnknownError(
+                f"HubSpot's batch/{op} response (HTTP {response.status}) names no result or "
+                "error that can be tied to this input without guessing; it may or may not "
+                "have been written",
+                operation=op, status=response.status, correlation_id=correlation_id,
+            ))
+    echoed = False if untraced else (True if traced else None)
+    return Decoded(outcomes, unclaimed, echoed)
 
-    def find(self, properties: Mapping[str, str | None]) -> int | None:
-        for names, table in self._groups.items():
-            candidates = table.get(tuple(properties.get(k) for k in names))
-            if candidates:
-                return candidates.pop(0)
+
+def decode_record(op: str, response: Response) -> CrmObject:
+    """The record a single-record endpoint answered with (create, read, update).
+
+    A body that is not a record fails a read with :class:`MalformedResponseError` and a
+    write with :class:`OutcomeUnknownError` (HubSpot may have carried it out).
+    """
+    try:
+        body = response.json_object()
+        if not isinstance(body.get("id"), str | int):
+            raise response.malformed("the body is not a record (no 'id')")
+    except MalformedResponseError as exc:
+        if op == "read":
+            raise
+        raise _unknown_after(op, exc, response) from exc
+    return crm_object_hook()(body, CrmObject)
+
+
+def page_results(response: Response) -> tuple[list[Mapping[str, Any]], Mapping[str, Any]]:
+    """A page of a list, search or associations answer: its results and the whole body.
+
+    :class:`MalformedResponseError` when the body is not a JSON object or ``results`` is
+    not a list.
+    """
+    body = response.json_object()
+    results = body.get("results", [])
+    if not isinstance(results, list):
+        raise response.malformed("'results' is not a list")
+    return [r for r in results if isinstance(r, Mapping)], body
+
+
+def _record_key(record: CrmObject, id_property: str | None) -> Hashable | None:
+    """The canonical key a result names its input by: its ``id_property`` value or its id."""
+    if id_property is not None:
+        return canonical(record.properties.get(id_property))
+    return canonical(record.id)
+
+
+def _consistent(
+    op: str,
+    record: CrmObject,
+    sent: SentInput,
+    index: int,
+    by_key: Mapping[Hashable, int],
+    id_property: str | None,
+    unmatchable: frozenset[str],
+) -> bool:
+    """Does a result labelled with input ``index``'s trace id also look like its record?
+
+    A create's record must carry the properties it sent; an update's or upsert's must not
+    name another input by its id (or ``idProperty`` value).
+    """
+    if op == "create":
+        return fits(record.properties, sent.properties or {}, unmatchable)
+    named = by_key.get(_record_key(record, id_property))
+    return named is None or named == index
+
+
+def _body(op: str, response: Response) -> Mapping[str, Any] | None:
+    """The response body, checked for the shape every batch endpoint documents."""
+    if op == "archive" and not response.body.strip():
         return None
+    body = response.json_object()
+    for name in ("results", "errors"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, list):
+            raise response.malformed(f"{name!r} is not a list")
+    if op != "archive" and "results" not in body:
+        raise response.malformed("the body has no 'results'")
+    return body
+
+
+def _unknown_after(op: str, error: HubEngageError, response: Response) -> HubEngageError:
+    """A read fails with the malformed-body error; a write's outcome is unknown."""
+    if op == "read":
+        return error
+    unknown = OutcomeUnknownError(
+        f"HubSpot answered batch/{op} with HTTP {response.status} but the body could not be "
+        f"read ({error}); the write may or may not have happened",
+        operation=op, status=response.status, correlation_id=response.correlation_id,
+    )
+    unknown.__cause__ = error
+    return unknown
+
+
+def _entries(body: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    return [entry for entry in body.get(name) or () if isinstance(entry, Mapping)]
+
+
+def _named(values: Any, lookup: Any) -> list[int]:
+    """The indices ``lookup`` finds for the values of a ``context`` list."""
+    if not isinstance(values, list):
+        return []
+    found = (lookup(str(value)) for value in values)
+    return [i for i in found if i is not None]

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ._batcher import ARCHIVE, CREATE, READ, UPDATE, UPSERT
 from ._bulk import NewRecord, OnSent, Outcome, RecordUpdate, run_bulk
 from ._errors import InvalidInputError
 from ._limiter import Bucket
-from ._multistatus import decode
+from ._matching import Fingerprint
+from ._multistatus import decode, decode_record, page_results
 from ._objecttypes import ObjectType, resolve_object_type
 from ._search import (
     MAX_SEARCH_PAGE_SIZE,
@@ -29,7 +29,7 @@ from ._search import (
     build_search_body,
     warn_truncated,
 )
-from ._transport import Request
+from ._transport import Request, Response, path_segment
 from .models import AssociatedId, Association, CrmObject, to_wire_properties
 
 if TYPE_CHECKING:
@@ -48,12 +48,15 @@ Properties = Mapping[str, object]
 
 
 def check_record_id(value: object, field: str = "record_id") -> str:
-    """A record id as HubSpot wants it: a non-empty string (ints are converted)."""
+    """A record id (or unique-property value) as HubSpot wants it: a non-empty string (ints
+    are converted) that is safe in a URL path (see :func:`path_segment`), whichever endpoint
+    the call ends up on."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInputError(f"must be a str or int id, not {type(value).__name__}", field=field)
     text = str(value).strip()
     if not text:
         raise InvalidInputError("must not be empty", field=field)
+    path_segment(text, field=field)
     return text
 
 
@@ -81,12 +84,15 @@ class ObjectResource:
         self.type_info = known
         #: The name used in paths: the plural name of a known type, else as given.
         self.object_type = known.name if known else object_type.strip()
-        self._path = f"/crm/v3/objects/{quote(self.object_type, safe='')}"
+        self._path = f"/crm/v3/objects/{path_segment(self.object_type, field='object_type')}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.object_type!r})"
 
     # -- wire helpers -------------------------------------------------------------------
+
+    def _record_path(self, record_id: str) -> str:
+        return f"{self._path}/{path_segment(record_id, field='record_id')}"
 
     def _properties(self, item: Any, *, create: bool) -> dict[str, str]:
         return to_wire_properties(self.object_type, item, create=create)
@@ -115,10 +121,9 @@ class ObjectResource:
         json: Any = None,
         params: Sequence[tuple[str, str]] = (),
         bucket: Bucket = Bucket.BURST,
-    ) -> Any:
+    ) -> Response:
         request = Request(method=method, path=path, params=params, json=json, endpoint=endpoint)
-        response = await self._core.send(request, bucket=bucket)
-        return response.json()
+        return await self._core.send(request, bucket=bucket)
 
     # -- single-record operations -------------------------------------------------------
 
@@ -142,7 +147,7 @@ class ObjectResource:
         body: dict[str, Any] = {"properties": properties}
         if associations:
             body["associations"] = associations
-        return CrmObject.from_wire(await self._send("POST", self._path, "create", json=body))
+        return decode_record(CREATE, await self._send("POST", self._path, "create", json=body))
 
     async def get(
         self,
@@ -185,8 +190,8 @@ class ObjectResource:
             params.append(("associations", assocs))
         if id_property:
             params.append(("idProperty", id_property))
-        path = f"{self._path}/{quote(rid, safe='')}"
-        return CrmObject.from_wire(await self._send("GET", path, "get", params=params))
+        path = self._record_path(rid)
+        return decode_record(READ, await self._send("GET", path, "get", params=params))
 
     async def update(
         self, record_id: str | int, item: Any, *, id_property: str | None = None
@@ -208,10 +213,10 @@ class ObjectResource:
         self, rid: str, properties: dict[str, str], id_property: str | None
     ) -> CrmObject:
         params = [("idProperty", id_property)] if id_property else []
-        path = f"{self._path}/{quote(rid, safe='')}"
+        path = self._record_path(rid)
         body = {"properties": properties}
-        return CrmObject.from_wire(
-            await self._send("PATCH", path, "update", json=body, params=params)
+        return decode_record(
+            UPDATE, await self._send("PATCH", path, "update", json=body, params=params)
         )
 
     async def archive(self, record_id: str | int) -> None:
@@ -224,7 +229,7 @@ class ObjectResource:
         await self._archive_single(rid)
 
     async def _archive_single(self, rid: str) -> None:
-        await self._send("DELETE", f"{self._path}/{quote(rid, safe='')}", "archive")
+        await self._send("DELETE", self._record_path(rid), "archive")
 
     async def upsert(self, item: Any, *, id_property: str) -> CrmObject:
         """Create or update one record by a unique-value property (``batch/upsert``).
@@ -257,10 +262,8 @@ class ObjectResource:
         request = Request(method="POST", path=f"{self._path}/batch/upsert", json=body,
                           endpoint="batch/upsert")
         response = await self._core.send(request)
-        decoded = decode(
-            UPSERT, [_Sent(id_value, properties)], response.json(),
-            correlation_id=response.correlation_id, id_property=id_property,
-        )
+        decoded = decode(UPSERT, [_Sent(id_value, properties)], response,
+                         id_property=id_property)
         outcome = decoded.outcomes[0]
         if isinstance(outcome, BaseException):
             raise outcome
@@ -287,10 +290,12 @@ class ObjectResource:
         validation yields its ``InvalidInputError`` without being sent. ``on_sent(index)``
         runs right before the request carrying an input is first sent (for journals).
         Setting ``stop`` (an ``asyncio.Event``) ends the run gracefully: no more input is
-        read, inputs not yet sent are withdrawn, and those in flight complete.
+        read, inputs not yet sent are withdrawn at once (``Outcome.withdrawn``), and those
+        in flight complete. If HubSpot rejects the token (401, or 403 for missing scopes)
+        the run stops sending: every input not yet sent is yielded withdrawn with that error.
         """
-        return self._run_bulk(items, self._submit_create, on_sent, stop=stop,
-                              window=window, ordered=ordered)
+        return run_bulk(items, self._submit_create, window=window, ordered=ordered,
+                        stop=stop, on_sent=on_sent)
 
     def upsert_many(
         self,
@@ -308,8 +313,8 @@ class ObjectResource:
         ``id_property``. Writing by a unique key is idempotent: re-running an upsert after a
         crash writes each record once.
         """
-        return self._run_bulk(items, partial(self._submit_upsert, id_property=id_property),
-                              on_sent, stop=stop, window=window, ordered=ordered)
+        return run_bulk(items, partial(self._submit_upsert, id_property=id_property),
+                        window=window, ordered=ordered, stop=stop, on_sent=on_sent)
 
     def update_many(
         self,
@@ -319,10 +324,14 @@ class ObjectResource:
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
-        """Update a record per input: :class:`RecordUpdate` values or ``(id, properties)``."""
-        return run_bulk(items, partial(self._submit_update, on_sent, id_property),
-                        window=window, ordered=ordered)
+        """Update a record per input: :class:`RecordUpdate` values or ``(id, properties)``.
+
+        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        """
+        return run_bulk(items, partial(self._submit_update, id_property=id_property),
+                        window=window, ordered=ordered, stop=stop, on_sent=on_sent)
 
     def archive_many(
         self,
@@ -331,10 +340,14 @@ class ObjectResource:
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
-        """Archive a record per id; a success has ``ok`` True and no record."""
-        return run_bulk(ids, partial(self._submit_archive, on_sent), window=window,
-                        ordered=ordered)
+        """Archive a record per id; a success has ``ok`` True and no record.
+
+        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        """
+        return run_bulk(ids, self._submit_archive, window=window, ordered=ordered,
+                        stop=stop, on_sent=on_sent)
 
     def read_many(
         self,
@@ -345,34 +358,12 @@ class ObjectResource:
         id_property: str | None = None,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
+        stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
         """Read a record per id (``batch/read``); a missing id yields ``NotFoundError``."""
-        props = tuple(properties or ())
-        return run_bulk(ids, partial(self._submit_read, props, archived, id_property),
-                        window=window, ordered=ordered)
-
-    def _run_bulk(
-        self,
-        items: Inputs,
-        submit: Any,
-        on_sent: OnSent | None,
-        *,
-        stop: asyncio.Event | None,
-        window: int,
-        ordered: bool,
-    ) -> AsyncIterator[Outcome[Any]]:
-        """``run_bulk`` with ``on_sent`` bound; with ``stop``, track what has been sent."""
-        if stop is None:
-            return run_bulk(items, partial(submit, on_sent), window=window, ordered=ordered)
-        sent: set[int] = set()
-
-        def mark(index: int) -> None:
-            sent.add(index)
-            if on_sent is not None:
-                on_sent(index)
-
-        return run_bulk(items, partial(submit, mark), window=window, ordered=ordered,
-                        stop=stop, sent=sent)
+        submit = partial(self._submit_read, properties=tuple(properties or ()),
+                         archived=archived, id_property=id_property)
+        return run_bulk(ids, submit, window=window, ordered=ordered, stop=stop)
 
     def _new_record(self, value: Any) -> tuple[dict[str, str], list[dict[str, Any]] | None]:
         if isinstance(value, NewRecord):
@@ -381,51 +372,42 @@ class ObjectResource:
         return self._properties(value, create=True), None
 
     async def _submit(
-        self,
-        op: str,
-        on_sent: OnSent | None,
-        index: int,
-        single: Any,
-        **fields: Any,
+        self, op: str, on_sent: Callable[[], None], single: Any, **fields: Any
     ) -> asyncio.Future[Any]:
         """Queue one bulk input on the batcher, or run it as a single call without one."""
         self._core.check_open()
-        callback = partial(on_sent, index) if on_sent is not None else None
         batcher = self._core.batcher
         if batcher is not None:
             future: asyncio.Future[Any] = await batcher.submit(
-                self.object_type, op, on_sent=callback, **fields
+                self.object_type, op, on_sent=on_sent, **fields
             )
             return future
-        if callback is not None:
-            callback()
+        on_sent()
         task: asyncio.Future[Any] = asyncio.ensure_future(single())
         return task
 
     async def _submit_create(
-        self, on_sent: OnSent | None, index: int, value: Any
+        self, index: int, value: Any, on_sent: Callable[[], None]
     ) -> asyncio.Future[Any]:
         properties, assocs = self._new_record(value)
         return await self._submit(
-            CREATE, on_sent, index,
-            partial(self._create_single, properties, assocs),
+            CREATE, on_sent, partial(self._create_single, properties, assocs),
             properties=properties, associations=assocs,
         )
 
     async def _submit_upsert(
-        self, on_sent: OnSent | None, index: int, value: Any, *, id_property: str
+        self, index: int, value: Any, on_sent: Callable[[], None], *, id_property: str
     ) -> asyncio.Future[Any]:
         properties, id_value = self._upsert_input(
             value.properties if isinstance(value, NewRecord) else value, id_property
         )
         return await self._submit(
-            UPSERT, on_sent, index,
-            partial(self._upsert_single, id_value, properties, id_property),
+            UPSERT, on_sent, partial(self._upsert_single, id_value, properties, id_property),
             key=id_value, properties=properties, id_property=id_property,
         )
 
     async def _submit_update(
-        self, on_sent: OnSent | None, id_property: str | None, index: int, value: Any
+        self, index: int, value: Any, on_sent: Callable[[], None], *, id_property: str | None
     ) -> asyncio.Future[Any]:
         if isinstance(value, RecordUpdate):
             rid, item = value.id, value.properties
@@ -441,31 +423,31 @@ class ObjectResource:
         if not properties:
             raise InvalidInputError("nothing to update", field="properties")
         return await self._submit(
-            UPDATE, on_sent, index,
-            partial(self._update_single, key, properties, id_property),
+            UPDATE, on_sent, partial(self._update_single, key, properties, id_property),
             key=key, properties=properties, id_property=id_property,
         )
 
     async def _submit_archive(
-        self, on_sent: OnSent | None, index: int, value: Any
+        self, index: int, value: Any, on_sent: Callable[[], None]
     ) -> asyncio.Future[Any]:
         key = check_record_id(value)
         return await self._submit(
-            ARCHIVE, on_sent, index, partial(self._archive_single, key), key=key
+            ARCHIVE, on_sent, partial(self._archive_single, key), key=key
         )
 
     async def _submit_read(
         self,
+        index: int,
+        value: Any,
+        on_sent: Callable[[], None],
+        *,
         properties: tuple[str, ...],
         archived: bool,
         id_property: str | None,
-        index: int,
-        value: Any,
     ) -> asyncio.Future[Any]:
         key = check_record_id(value)
         return await self._submit(
-            READ, None, index,
-            partial(self._get_single, key, properties, (), archived, id_property),
+            READ, on_sent, partial(self._get_single, key, properties, (), archived, id_property),
             key=key, read_properties=properties, archived=archived, id_property=id_property,
         )
 
@@ -496,8 +478,10 @@ class ObjectResource:
         while True:
             self._core.check_open()
             params = [*base, ("after", after)] if after else base
-            page = await self._send("GET", self._path, "list", params=params)
-            for raw in page.get("results", ()):
+            results, page = page_results(
+                await self._send("GET", self._path, "list", params=params)
+            )
+            for raw in results:
                 yield CrmObject.from_wire(raw)
             after = _next_after(page)
             if after is None:
@@ -538,8 +522,9 @@ class ObjectResource:
             page_body = {**body, "limit": limit}
             if offset:
                 page_body["after"] = str(offset)
-            page = await self._send("POST", path, "search", json=page_body, bucket=Bucket.SEARCH)
-            results = page.get("results", ())
+            results, page = page_results(
+                await self._send("POST", path, "search", json=page_body, bucket=Bucket.SEARCH)
+            )
             for raw in results:
                 yield CrmObject.from_wire(raw)
             offset += len(results)
@@ -559,9 +544,9 @@ class ObjectResource:
         rid = check_record_id(record_id)
         target = resolve_object_type(to_type)
         to_name = target.name if target else to_type
-        path = f"{self._path}/{quote(rid, safe='')}/associations/{quote(to_name, safe='')}"
+        path = f"{self._record_path(rid)}/associations/{path_segment(to_name, field='to_type')}"
         if to_id is not None:
-            path += f"/{quote(check_record_id(to_id, 'to_id'), safe='')}"
+            path += f"/{path_segment(check_record_id(to_id, 'to_id'), field='to_id')}"
         return path, to_name
 
     def _association_type(self, to_name: str, to_id: str | int, type_id: int | None) -> int:
@@ -596,10 +581,12 @@ class ObjectResource:
         after: str | None = None
         while True:
             params = [("after", after)] if after else []
-            page = await self._send("GET", path, "associations", params=params)
+            results, page = page_results(
+                await self._send("GET", path, "associations", params=params)
+            )
             found.extend(
-                AssociatedId(id=str(r["id"]), type=str(r.get("type", "")))
-                for r in page.get("results", ())
+                AssociatedId(id=str(r.get("id")), type=str(r.get("type", "")))
+                for r in results
             )
             after = _next_after(page)
             if after is None:
@@ -609,12 +596,13 @@ class ObjectResource:
 class _Sent:
     """One input as the multi-status decoder sees it (for calls made without the batcher)."""
 
-    __slots__ = ("key", "properties", "trace_id")
+    __slots__ = ("fingerprint", "key", "properties", "trace_id")
 
     def __init__(self, key: str, properties: dict[str, str]) -> None:
         self.key: str | None = key
         self.properties: Mapping[str, str] | None = properties
         self.trace_id: str | None = None
+        self.fingerprint: Fingerprint | None = None
 
 
 def _next_after(page: Mapping[str, Any]) -> str | None:

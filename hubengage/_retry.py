@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 import backoff
 
+from ._constants import DEFAULT_MAX_RETRY_AFTER
 from ._errors import (
     DailyLimitError,
     HubEngageError,
@@ -78,7 +79,9 @@ class RetryConfig:
 
     Backoff for 5xx and connection failures is ``initial_backoff * 2**(attempt-1)`` capped at
     ``max_backoff`` seconds, with full jitter (a uniform wait between 0 and that) unless
-    ``jitter=False``. ``max_elapsed_seconds`` bounds the total time spent on one request.
+    ``jitter=False``. ``max_elapsed_seconds`` bounds the total time spent on one request,
+    waits for the rate-limit budget included. A ``Retry-After`` header (and the rate-limit
+    pause after a 429) is obeyed for at most ``max_retry_after`` seconds.
     """
 
     max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=_at_least(1))
@@ -90,6 +93,7 @@ class RetryConfig:
     max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=_at_least(0))
     locked_backoff: float = attrs.field(default=DEFAULT_LOCKED_BACKOFF, validator=_at_least(0))
     jitter: bool = True
+    max_retry_after: float = attrs.field(default=DEFAULT_MAX_RETRY_AFTER, validator=_at_least(0))
 
 
 @attrs.frozen
@@ -132,6 +136,9 @@ class RetryPolicy:
             value = float(next(gen))
         return self._rng.uniform(0, value) if config.jitter else value
 
+    def _capped(self, retry_after: float) -> float:
+        return min(retry_after, self.config.max_retry_after)
+
     def _wait(self, error: BaseException, attempt: int) -> tuple[float | None, str]:
         if isinstance(error, InvalidInputError) or not isinstance(error, HubEngageError):
             return None, "not retryable"
@@ -140,8 +147,10 @@ class RetryPolicy:
         if isinstance(error, RateLimitError):
             if error.is_search_limit:
                 after = error.retry_after
-                return (SEARCH_RETRY_DELAY if after is None else after), "search rate limit"
-            return (error.retry_after or 0.0), f"rate limited ({error.policy_name or '429'})"
+                return (SEARCH_RETRY_DELAY if after is None else self._capped(after),
+                        "search rate limit")
+            return (self._capped(error.retry_after or 0.0),
+                    f"rate limited ({error.policy_name or '429'})")
         if isinstance(error, TransportError):
             return self.backoff(attempt), "no response"
         if isinstance(error, ServerError):
@@ -149,7 +158,8 @@ class RetryPolicy:
                 return max(self.config.locked_backoff, self.backoff(attempt)), "423 locked"
             if error.status == 477:
                 after = error.retry_after
-                return (self.backoff(attempt) if after is None else after), "477 migrating"
+                return (self.backoff(attempt) if after is None else self._capped(after),
+                        "477 migrating")
             if error.status >= 500:
                 return self.backoff(attempt), f"HTTP {error.status}"
         return None, "not retryable"

@@ -7,12 +7,15 @@ free; ``as_dict()`` gives a JSON-friendly snapshot.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 import attrs
 
-__all__ = ["ClientStats"]
+__all__ = ["POSSIBLE_DUPLICATE_IDS_KEPT", "ClientStats"]
+
+#: How many possible-duplicate record ids ``ClientStats`` keeps (the newest).
+POSSIBLE_DUPLICATE_IDS_KEPT = 1_000
 
 
 @attrs.define(kw_only=True)
@@ -27,8 +30,15 @@ class ClientStats:
     - ``batch_sizes``: how many batches carried how many items.
     - ``bisections``: whole-batch failures split in two to isolate bad inputs.
     - ``items_succeeded`` / ``items_failed``: per-item outcomes delivered to callers.
-    - ``possible_duplicates``: created records marked ``possible_duplicate`` (their request
-      succeeded after an attempt HubSpot may also have written).
+    - ``possible_duplicates``: created records that may exist twice: records marked
+      ``possible_duplicate`` (their request succeeded after an attempt HubSpot may also have
+      written), and created records that came back but no call could claim (see
+      ``unclaimed_results``). ``possible_duplicate_ids`` keeps the last
+      ``POSSIBLE_DUPLICATE_IDS_KEPT`` of their ids, to find and check them.
+    - ``unclaimed_results``: results in batch responses that no call could claim without
+      guessing (a trace id naming no input, a duplicate, a record fitting no input or
+      several). They are never handed to a caller; created ones count as possible
+      duplicates.
     """
 
     requests: Counter[tuple[str, int]] = attrs.field(factory=Counter)
@@ -41,6 +51,10 @@ class ClientStats:
     items_succeeded: int = 0
     items_failed: int = 0
     possible_duplicates: int = 0
+    possible_duplicate_ids: deque[str] = attrs.field(
+        factory=lambda: deque(maxlen=POSSIBLE_DUPLICATE_IDS_KEPT)
+    )
+    unclaimed_results: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -70,4 +84,6 @@ class ClientStats:
             "items_succeeded": self.items_succeeded,
             "items_failed": self.items_failed,
             "possible_duplicates": self.possible_duplicates,
+            "possible_duplicate_ids": list(self.possible_duplicate_ids),
+            "unclaimed_results": self.unclaimed_results,
         }

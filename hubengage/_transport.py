@@ -16,11 +16,19 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 import attrs
+from yarl import URL
 
-from ._errors import InvalidInputError, TransportError, TransportTimeoutError
+from ._errors import (
+    ClientClosedError,
+    InvalidInputError,
+    MalformedResponseError,
+    TransportError,
+    TransportTimeoutError,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -29,6 +37,7 @@ __all__ = [
     "Request",
     "Response",
     "Transport",
+    "path_segment",
 ]
 
 #: Seconds a whole request may take (connect, send, wait, read) before it is abandoned.
@@ -80,8 +89,36 @@ class Response:
         return self.headers.get("x-hubspot-correlation-id")
 
     def json(self) -> Any:
-        """The body parsed as JSON (None for an empty body)."""
-        return json.loads(self.body) if self.body else None
+        """The body parsed as JSON (None for an empty body).
+
+        Raises :class:`MalformedResponseError` when the body is not JSON (cut off, HTML).
+        """
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            raise self.malformed("the body is not JSON") from None
+
+    def json_object(self) -> Mapping[str, Any]:
+        """The body as a JSON object; :class:`MalformedResponseError` for anything else."""
+        value = self.json()
+        if not isinstance(value, Mapping):
+            raise self.malformed(f"expected a JSON object, got {_shape(value)}")
+        return value
+
+    def malformed(self, message: str) -> MalformedResponseError:
+        """The error for this response's body not being what the endpoint documents."""
+        excerpt = self.body[:120].decode("utf-8", "replace")
+        return MalformedResponseError(
+            message, status=self.status, correlation_id=self.correlation_id, excerpt=excerpt
+        )
+
+
+def _shape(value: Any) -> str:
+    if value is None:
+        return "an empty body"
+    return f"JSON {type(value).__name__} {json.dumps(value)[:40]}"
 
 
 class Transport(Protocol):
@@ -94,6 +131,31 @@ class Transport(Protocol):
     async def aclose(self) -> None:
         """Release connections. Idempotent."""
         ...
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    """An aiohttp failure in words, from its ``str`` (which, unlike its ``repr``, holds no
+    request headers)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def path_segment(value: str, *, field: str) -> str:
+    """``value`` percent-encoded as one path segment; ``InvalidInputError`` when it could not
+    be one.
+
+    Empty values, ``.`` and ``..`` (which URL normalisation removes, moving the request to
+    another endpoint), ``/``, ``?``, ``#`` and ``\\`` (which end or split a segment) and
+    control characters are refused, naming the value. Everything else is encoded, so a
+    record id or object type taken from user input can never redirect a request.
+    """
+    if value in ("", ".", "..") or any(c in _UNSAFE_IN_SEGMENT or ord(c) < 32 or ord(c) == 127
+                                        for c in value):
+        raise InvalidInputError(f"{value!r} cannot be used in a URL path", field=field)
+    return quote(value, safe="")
+
+
+_UNSAFE_IN_SEGMENT = frozenset("/?#\\")
 
 
 def _dumps(value: Any) -> bytes:
@@ -120,7 +182,7 @@ class AiohttpTransport:
             raise InvalidInputError("must be a non-empty string", field="access_token")
         if timeout <= 0:
             raise InvalidInputError("must be positive", field="timeout")
-        self._base_url = base_url.rstrip("/")
+        self._base_url = str(URL(base_url.rstrip("/")))
         self._headers = {
             "Authorization": f"Bearer {access_token}",
             "Accept": "application/json",
@@ -138,7 +200,7 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise TransportError("transport is closed")
+            raise ClientClosedError("the transport is closed; nothing was sent")
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(
@@ -147,17 +209,25 @@ class AiohttpTransport:
         return self._session
 
     async def send(self, request: Request) -> Response:
-        """Send one request; aiohttp's failures become ``TransportError`` here and only here."""
+        """Send one request; aiohttp's failures become ``TransportError`` here and only here.
+
+        The path is sent exactly as built (already percent-encoded, see
+        :func:`path_segment`): no URL normalisation can turn ``/emails/..`` into another
+        endpoint. Redirects are not followed (HubSpot's API does not redirect; following one
+        would carry the token elsewhere): a 3xx comes back as a response.
+        """
         session = self._get_session()
         data = None if request.json is None else _dumps(request.json)
         headers = {"Content-Type": "application/json"} if data is not None else None
+        url = URL(self._base_url + request.path, encoded=True)
         try:
             async with session.request(
                 request.method,
-                self._base_url + request.path,
+                url,
                 params=list(request.params) or None,
                 data=data,
                 headers=headers,
+                allow_redirects=False,
             ) as resp:
                 body = await resp.read()
                 return Response(
@@ -165,18 +235,22 @@ class AiohttpTransport:
                     headers={k.lower(): v for k, v in resp.headers.items()},
                     body=body,
                 )
-        except TimeoutError as exc:
-            raise TransportTimeoutError(
+        except TimeoutError:
+            error: TransportError = TransportTimeoutError(
                 "request timed out", method=request.method, path=request.path
-            ) from exc
+            )
         except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"connection failed: {type(exc).__name__}",
+            error = TransportError(
+                f"connection failed: {_describe(exc)}",
                 method=request.method,
                 path=request.path,
                 # Never connected (refused, DNS): the request cannot have been processed.
                 may_have_reached=not isinstance(exc, aiohttp.ClientConnectorError),
-            ) from exc
+            )
+        # Raised outside the handler on purpose: aiohttp's exceptions carry the request's
+        # headers (the bearer token) in their repr, so none may hang off ours as
+        # ``__cause__`` or ``__context__`` where an error tracker would record it.
+        raise error
 
     async def aclose(self) -> None:
         """Close the session and its connections. Idempotent."""

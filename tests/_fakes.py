@@ -32,7 +32,7 @@ def json_response(status: int, body: Any, **headers: str) -> Response:
 class MiniHubSpot:
     """A tiny store answering batch create/read/update/archive (and nothing else)."""
 
-    def __init__(self, *, echo_trace_ids: bool = True, reverse: bool = True) -> None:
+    def __init__(self, *, echo_trace_ids: bool = False, reverse: bool = True) -> None:
         self.store: dict[str, dict[str, str]] = {}
         self.archived: set[str] = set()
         self.echo_trace_ids = echo_trace_ids

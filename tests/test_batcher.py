@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from hubengage import (
+    AuthenticationError,
     ClientClosedError,
     HubEngageError,
+    MalformedResponseError,
     NewRecord,
     NotFoundError,
     OutcomeUnknownError,
@@ -23,6 +25,7 @@ from hubengage import (
     Response,
     ServerError,
     ValidationError,
+    WithdrawnError,
 )
 from hubengage._errors import TransportError
 from tests._clock import ManualClock
@@ -511,3 +514,91 @@ async def test_updates_retried_after_a_5xx_are_not_marked() -> None:
         rec = await hs.emails.create(email("u"))
         updated = await hs.emails.update(rec.id, {"hs_email_subject": "u2"})
     assert not updated.possible_duplicate and hs.stats.possible_duplicates == 0
+
+
+AUTH_401 = {"status": "error", "message": "Authentication credentials not found.",
+            "category": "INVALID_AUTHENTICATION"}
+
+
+async def test_a_rejected_token_halts_a_bulk_run_and_withdraws_the_rest() -> None:
+    mini = MiniHubSpot()
+    calls = 0
+
+    async def handler(request: Request) -> Response:
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            return json_response(401, AUTH_401)
+        return await mini(request)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = [o async for o in hs.emails.create_many(email(f"s{i}") for i in range(20_000))]
+    assert len(outcomes) == 20_000 and len({o.index for o in outcomes}) == 20_000
+    assert calls <= 2 + 16 + 1  # what was in flight when the 401 came back, not 200 requests
+    ok = [o for o in outcomes if o.ok]
+    refused = [o for o in outcomes if not o.ok and not o.withdrawn]
+    withdrawn = [o for o in outcomes if o.withdrawn]
+    assert len(ok) == 200 == len(mini.store)
+    assert all(isinstance(o.error, AuthenticationError) for o in refused + withdrawn)
+    assert len(withdrawn) >= 20_000 - 200 - 16 * 100
+
+
+async def test_an_items_own_403_in_a_207_does_not_halt_the_run() -> None:
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        inputs = request.json["inputs"]
+        good = [i for i in inputs if i["properties"]["hs_email_subject"] != "s3"]
+        body = (await mini(Request(method="POST", path=request.path, json={"inputs": good},
+                                   endpoint=request.endpoint))).json()
+        body["errors"] = [{"status": "error", "category": "MISSING_SCOPES", "message": "no",
+                           "context": {"objectWriteTraceId": [i["objectWriteTraceId"]]}}
+                          for i in inputs if i not in good]
+        return json_response(207, body)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = [o async for o in hs.emails.create_many(
+            (email(f"s{i}") for i in range(300)), ordered=True)]
+    assert [o.index for o in outcomes if not o.ok] == [3]
+    assert not outcomes[3].withdrawn and outcomes[3].error is not None
+    assert outcomes[3].error.per_item  # type: ignore[attr-defined]
+
+
+async def test_a_stopped_run_yields_its_unsent_inputs_as_withdrawn() -> None:
+    stop = asyncio.Event()
+    gate = asyncio.Event()
+    mini = MiniHubSpot()
+
+    async def handler(request: Request) -> Response:
+        await gate.wait()
+        return await mini(request)
+
+    async with client(ScriptedTransport(handler), max_in_flight=1) as hs:
+        run = hs.emails.create_many((email(f"s{i}") for i in range(1_000)), stop=stop)
+        first = asyncio.ensure_future(anext(run))
+        await asyncio.sleep(0.01)
+        stop.set()
+        gate.set()
+        outcomes = [await first] + [o async for o in run]
+    assert len(outcomes) == 1_000
+    sent = [o for o in outcomes if not o.withdrawn]
+    assert all(o.ok for o in sent) and len(sent) == len(mini.store) == 100
+    assert all(isinstance(o.error, WithdrawnError) for o in outcomes if o.withdrawn)
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>Bad gateway page</html>", b"[]", b'"ok"',
+                                  b'{"status":"COMPL'])
+async def test_a_2xx_body_that_is_not_json_makes_every_write_unknown(
+    body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(request: Request) -> Response:
+        return Response(status=201, headers={"x-hubspot-correlation-id": "c-9"}, body=body)
+
+    async with client(ScriptedTransport(handler)) as hs:
+        outcomes = await asyncio.gather(*(hs.emails.create(email(f"s{i}")) for i in range(5)),
+                                        return_exceptions=True)
+    for outcome in outcomes:
+        assert isinstance(outcome, OutcomeUnknownError)
+        assert isinstance(outcome.__cause__, MalformedResponseError)
+        assert outcome.correlation_id == "c-9" and outcome.operation == "create"
+    assert "unexpected error" not in caplog.text

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,365 @@ def test_hard_kill_then_resume_resends_only_unknown_rows(tmp_path: Path,
             assert twice <= {f"note {line - 1}" for line in unknown}
     finally:
         emu.stop()
+
+
+# -- real-world input files and journals --------------------------------------------------------
+
+
+def one_line_error(err: str) -> str:
+    """The single ``error: ...`` line a usage error prints (and nothing else: no traceback)."""
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err.strip()
+
+
+def test_csv_with_a_byte_order_mark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "excel.csv"
+    src.write_bytes(b"\xef\xbb\xbfhs_timestamp,hs_note_body\r\n"
+                    + f"{TS},caf\u00e9\r\n{TS},second\r\n".encode())
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 0
+    assert "the emulator stored notes: 2" in capsys.readouterr().out
+    assert outcomes(journal(tmp_path / "excel.csv.journal.jsonl")) == {2: "ok", 3: "ok"}
+
+
+def test_encoding_option_and_files_that_do_not_decode(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "latin.csv"
+    src.write_bytes(f"hs_timestamp,hs_note_body\n{TS},plain\n{TS},caf\u00e9\n".encode("latin-1"))
+    jpath = tmp_path / "latin.csv.journal.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 2
+    captured = capsys.readouterr()
+    err = one_line_error(captured.err)
+    assert str(src) in err and "utf-8" in err and "line 3" in err and "--encoding" in err
+    assert "nothing leaves" not in captured.out and not jpath.exists(), "nothing was sent"
+
+    assert main(["import", str(src), "--object", "notes", "--encoding", "nosuch"]) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert "--encoding" in err and "nosuch" in err
+    assert main(["import", str(src), "--object", "notes", "--encoding", "base64"]) == 2
+    assert "--encoding" in one_line_error(capsys.readouterr().err)
+
+    assert main(["import", str(src), "--object", "notes", "--sandbox",
+                 "--encoding", "latin-1"]) == 0
+    assert outcomes(journal(jpath)) == {2: "ok", 3: "ok"}
+    capsys.readouterr()
+
+    # A bad byte at the very end: found before anything is sent, whatever the file's size.
+    big = tmp_path / "big.jsonl"
+    write_jsonl(big, note_rows(3000))
+    with big.open("ab") as stream:
+        stream.write(b'{"hs_timestamp": "' + TS.encode() + b'", "hs_note_body": "\xff"}\n')
+    assert main(["import", str(big), "--object", "notes", "--sandbox"]) == 2
+    captured = capsys.readouterr()
+    err = one_line_error(captured.err)
+    assert str(big) in err and "line 3001" in err and "0xff" in err
+    assert not (tmp_path / "big.jsonl.journal.jsonl").exists()
+    assert "nothing leaves" not in captured.out
+
+    # --encoding applies to JSON Lines too.
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                             for r in note_rows(2)).encode("utf-16"))
+    assert main(["import", str(wide), "--object", "notes", "--dry-run"]) == 2
+    assert "--encoding" in one_line_error(capsys.readouterr().err)
+    assert main(["import", str(wide), "--object", "notes", "--sandbox",
+                 "--encoding", "utf-16"]) == 0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"{TS},first note\n{TS},second note\n",
+     "the first row must be a header of property names; "
+     "'2026-01-15T10:00:00.000Z' is not a property name"),
+    ("", "is empty"),
+    ("\ufeff", "is empty"),
+    ("hs_timestamp,,hs_note_body\n", "column 2 of the header is empty"),
+    ("hs_timestamp,hs_note_body,hs_note_body\n", "'hs_note_body' twice"),
+    ("hs_timestamp,note body\n", "'note body' is not a property name"),
+])
+def test_csv_must_start_with_a_header(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      text: str, expected: str) -> None:
+    src = tmp_path / "rows.csv"
+    src.write_text(text, encoding="utf-8")
+    for extra in (["--dry-run"], ["--sandbox"]):
+        assert main(["import", str(src), "--object", "notes", *extra]) == 2
+        err = one_line_error(capsys.readouterr().err)
+        assert err.startswith(f"error: {src}: ") and expected in err, err
+    assert not (tmp_path / "rows.csv.journal.jsonl").exists()
+
+
+def test_csv_header_with_a_bom_read_as_plain_utf8_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "rows.csv"
+    src.write_bytes(b"\xef\xbb\xbfhs_timestamp\n" + TS.encode() + b"\n")
+    assert main(["import", str(src), "--object", "notes", "--dry-run",
+                 "--encoding", "utf-8"]) == 2
+    assert "utf-8-sig" in one_line_error(capsys.readouterr().err)
+
+
+def test_csv_fields_over_128_kib_and_a_file_unreadable_mid_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "html.csv"
+    src.write_text(f'hs_timestamp,hs_note_body\n{TS},short\n{TS},"<p>{"x" * 200_000}</p>"\n'
+                   f"{TS},after\n", encoding="utf-8")
+    jpath = tmp_path / "html.csv.journal.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--dry-run"]) == 0
+    # A reader that gives up at line 3 (as if the file changed under the import): the import
+    # stops as on Ctrl-C, with one line, and --resume finishes it.
+    monkeypatch.setattr("hubengage._cli.CSV_FIELD_LIMIT", 1000)
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 2
+    captured = capsys.readouterr()
+    err = one_line_error(captured.err)
+    assert f"{src}: line 3 is not valid CSV" in err and "--resume" in err
+    assert set(outcomes(journal(jpath)).values()) <= {"ok"}
+    monkeypatch.undo()
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 0
+    assert set(outcomes(journal(jpath))) == {2, 3, 4}
+
+
+def test_object_type_is_checked_up_front(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(2))
+    for bad in ("nosuch", "2-", "3-12", "p123", "p_", "notes!"):
+        assert main(["import", str(src), "--object", bad, "--sandbox"]) == 2, bad
+        captured = capsys.readouterr()
+        err = one_line_error(captured.err)
+        assert f"--object {bad!r}" in err and "emails" in err and "postal_mail" in err
+        assert "nothing leaves" not in captured.out
+    assert not (tmp_path / "notes.jsonl.journal.jsonl").exists()
+    for good in ("notes", "NOTE", "0-46", "2-1234567", "p1234567_cars", "p_cars"):
+        assert main(["import", str(src), "--object", good, "--dry-run"]) == 0, good
+    capsys.readouterr()
+
+
+def first_header(jpath: Path) -> dict[str, Any]:
+    return next(e for e in journal(jpath) if "journal" in e)
+
+
+def test_resume_checks_the_journal_belongs_to_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", note_rows(3))
+    other = write_jsonl(tmp_path / "b.jsonl", note_rows(5)[2:])
+    jpath = tmp_path / "run.journal.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--journal",
+                 str(jpath)]) == 0
+    ident = first_header(jpath)["input"]
+    assert ident["path"] == str(src.resolve()) and ident["size"] == src.stat().st_size
+    assert len(ident["head_sha256"]) == 64
+    capsys.readouterr()
+
+    # Another file: refused (today it would skip rows 1-3 of b.jsonl and exit 0).
+    assert main(["import", str(other), "--object", "notes", "--sandbox", "--resume",
+                 "--journal", str(jpath)]) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert str(src.resolve()) in err and "--force" in err
+    assert main(["import", str(other), "--object", "notes", "--sandbox", "--resume",
+                 "--journal", str(jpath), "--force"]) == 0
+    capsys.readouterr()
+
+    # The same file, grown: accepted, only the new rows are sent.
+    with src.open("a") as stream:
+        stream.write(json.dumps(note_rows(5)[4]) + "\n")
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                 "--journal", str(jpath)]) == 0
+    assert "the emulator stored notes: 1" in capsys.readouterr().out
+    assert first_header(jpath)["input"] == ident, "the first header is the identity"
+
+    # The same file, shrunk or rewritten: refused.
+    write_jsonl(src, note_rows(2))
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                 "--journal", str(jpath)]) == 2
+    assert str(src.resolve()) in one_line_error(capsys.readouterr().err)
+    write_jsonl(src, [{"hs_timestamp": TS, "hs_note_body": f"other {i}"} for i in range(9)])
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                 "--journal", str(jpath)]) == 2
+    assert "--force" in one_line_error(capsys.readouterr().err)
+
+
+def test_resume_with_a_journal_from_an_earlier_version_warns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(3))
+    jpath = tmp_path / "notes.jsonl.journal.jsonl"
+    jpath.write_text(json.dumps({"journal": 1, "file": str(src), "object": "notes"}) + "\n"
+                     + json.dumps({"line": 1, "status": "ok", "id": "1"}) + "\n")
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("warning: ")
+    assert "could not be checked" in captured.err
+    assert "the emulator stored notes: 2" in captured.out
+
+
+@pytest.mark.parametrize(("bad", "what"), [("{not json", "not JSON"),
+                                           ("[1, 2]", "not a JSON object"),
+                                           (b"\xff\xfe", "not JSON")])
+def test_corrupted_journal_line_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            bad: str | bytes, what: str) -> None:
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(3))
+    jpath = tmp_path / "notes.jsonl.journal.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 0
+    lines = jpath.read_bytes().splitlines(keepends=True)
+    raw = bad if isinstance(bad, bytes) else bad.encode()
+    jpath.write_bytes(b"".join(lines[:2]) + raw + b"\n" + b"".join(lines[2:]))
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 2
+    err = one_line_error(capsys.readouterr().err)
+    assert str(jpath) in err and "line 3" in err and what in err
+
+
+def test_journal_line_cut_short_by_a_kill_is_ignored_and_repaired(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(4))
+    jpath = tmp_path / "notes.jsonl.journal.jsonl"
+    jpath.write_text(json.dumps({"journal": 1, "file": str(src), "object": "notes"}) + "\n"
+                     + json.dumps({"line": 1, "status": "ok", "id": "1"}) + "\n"
+                     + '{"line":2,"sta')
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 0
+    assert "the emulator stored notes: 3" in capsys.readouterr().out
+    assert all(json.loads(text) for text in jpath.read_text().splitlines()), "repaired"
+    # A second resume reads the repaired journal: nothing left to send.
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 0
+    assert "the emulator stored nothing" in capsys.readouterr().out
+
+
+class AnswersWithoutResults:
+    """A "HubSpot" that accepts every batch and names none of its inputs in the answer."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                owner.requests += 1
+                body = json.dumps({"status": "COMPLETE", "results": [], "startedAt": TS,
+                                   "completedAt": TS}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-HubSpot-Correlation-Id", "corr-unknown")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.mark.parametrize("upsert", [False, True], ids=["create", "upsert"])
+def test_unknown_outcomes_are_journaled_and_not_resent_blindly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        upsert: bool) -> None:
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "t")
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(3, key=upsert))
+    jpath = tmp_path / "notes.jsonl.journal.jsonl"
+    extra = ["--id-property", "external_id"] if upsert else []
+    server = AnswersWithoutResults()
+    try:
+        assert main(["import", str(src), "--object", "notes", "--base-url", server.url,
+                     *extra]) == 1
+    finally:
+        server.close()
+    out = " ".join(capsys.readouterr().out.split())
+    assert "unknown outcome" in out
+    entries = [e for e in journal(jpath) if "status" in e]
+    assert {e["line"]: e["status"] for e in entries} == {1: "unknown", 2: "unknown",
+                                                         3: "unknown"}
+    for entry in entries:
+        assert entry["error"] == "OutcomeUnknownError" and entry["possible_duplicate"] is True
+        assert entry["correlation_id"] == "corr-unknown" and entry["message"]
+
+    if upsert:  # idempotent: resent automatically
+        assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                     *extra]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "3 rows have an unknown outcome" in out
+        assert "the emulator stored notes: 3" in out
+        return
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 rows have an unknown outcome" in out and "--resend-unknown" in out
+    assert "the emulator stored nothing" in out
+    assert outcomes(journal(jpath)) == {1: "unknown", 2: "unknown", 3: "unknown"}
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                 "--resend-unknown"]) == 0
+    assert "the emulator stored notes: 3" in capsys.readouterr().out
+    assert outcomes(journal(jpath)) == {1: "ok", 2: "ok", 3: "ok"}
+
+
+@contextlib.contextmanager
+def emulator_in_a_thread(config: Any) -> Iterator[Any]:
+    """The in-process emulator serving from its own thread (``main`` runs its own loop)."""
+    import asyncio
+    import threading
+
+    from hubengage.emulator import Emulator
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    emu = Emulator(config)
+    asyncio.run_coroutine_threadsafe(emu.start(), loop).result(10)
+    try:
+        yield emu
+    finally:
+        asyncio.run_coroutine_threadsafe(emu.stop(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_a_rejected_token_stops_the_import(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import attrs
+
+    from hubengage.emulator import EmulatorConfig
+
+    n = 20_000
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "good")
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(n))
+    jpath = tmp_path / "notes.jsonl.journal.jsonl"
+    args = ["import", str(src), "--object", "notes", "--rate", "1000/1s"]
+    with emulator_in_a_thread(EmulatorConfig(tokens=("good",), burst_limit=0)) as emu:
+        app = emu._app
+        check_token = app._token
+        seen = 0
+
+        def revoke_after_two(request: Any) -> Any:
+            nonlocal seen
+            seen += 1
+            if seen == 3:  # the token is revoked while the import runs
+                emu.config = app.config = attrs.evolve(emu.config, tokens=("other",))
+            return check_token(request)
+
+        app._token = revoke_after_two
+        assert main([*args, "--base-url", emu.url]) == 1
+        captured = capsys.readouterr()
+        requests = emu.stats()["total_requests"]
+        assert requests < n / 100 / 4, f"{requests} requests: the import did not stop"
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: HubSpot rejected the token (HTTP 401")
+        assert "--resume" in err[0]
+        entries = journal(jpath)
+        status = outcomes(entries)
+        assert set(status.values()) == {"ok", "failed"} and len(status) < n / 4
+        assert {e["error"] for e in entries if e.get("status") == "failed"} == {
+            "AuthenticationError"}
+
+        # The token fixed: --resume sends every row without an outcome, and the rejected ones.
+        emu.config = app.config = attrs.evolve(emu.config, tokens=("good",))
+        assert main([*args, "--base-url", emu.url, "--resume"]) == 0
+        assert len(emu.records("notes")) == n, "none lost, none twice"
+        assert set(outcomes(journal(jpath)).values()) == {"ok"}

@@ -1,5 +1,6 @@
-"""The emulator on the wire: every endpoint, every error shape, each §8 switch and each fault
-kind, the control endpoints and the command line."""
+"""The emulator on the wire: every endpoint, every error shape, each §8 switch and each request
+fault kind, the control endpoints and the command line. Property values are tested in
+``test_emulator_values.py``, response faults in ``test_emulator_faults.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hubengage.emulator import Emulator, EmulatorConfig, Fault, parse_fault, parse_rate
+from hubengage.emulator import (
+    FAULT_KINDS,
+    REQUEST_FAULT_KINDS,
+    RESPONSE_FAULT_KINDS,
+    Emulator,
+    EmulatorConfig,
+    Fault,
+    parse_fault,
+    parse_rate,
+)
+from hubengage.emulator._cli import build_parser, config_from_args
 from tests._wire import TS, Wire, email_props
 
 BASE = "/crm/v3/objects"
@@ -159,14 +170,26 @@ async def test_get_by_unique_id_property(wire: Wire, hubspot_emulator: Emulator)
 # -- batch endpoints -------------------------------------------------------------------------
 
 
-async def test_batch_create_201_and_shuffled_echoed_results(wire: Wire) -> None:
+async def test_batch_create_201_shuffled_without_trace_ids_by_default(wire: Wire) -> None:
     inputs = [{"properties": email_props(f"s{i}"), "objectWriteTraceId": f"t{i}"}
               for i in range(20)]
     ex = await wire("POST", f"{BASE}/emails/batch/create", {"inputs": inputs})
     assert ex.status == 201 and ex.body["status"] == "COMPLETE"
     results = ex.body["results"]
-    assert {r["objectWriteTraceId"] for r in results} == {f"t{i}" for i in range(20)}
+    assert all("objectWriteTraceId" not in r for r in results)  # as HubSpot's 207 example
     assert [r["properties"]["hs_email_subject"] for r in results] != [f"s{i}" for i in range(20)]
+
+
+async def test_batch_create_echoes_trace_ids_when_switched_on() -> None:
+    emu, w = await make_wire(echo_trace_ids=True)
+    try:
+        inputs = [{"properties": email_props(f"s{i}"), "objectWriteTraceId": f"t{i}"}
+                  for i in range(20)]
+        ex = await w("POST", f"{BASE}/emails/batch/create", {"inputs": inputs})
+        assert {r["objectWriteTraceId"] for r in ex.body["results"]} == {
+            f"t{i}" for i in range(20)}
+    finally:
+        await done(emu, w)
 
 
 async def test_batch_create_207_names_the_bad_input_by_trace_id(wire: Wire) -> None:
@@ -505,6 +528,42 @@ def test_parse_rate_and_fault() -> None:
         parse_fault("502=2")
 
 
+def test_response_fault_kinds_parse() -> None:
+    for kind in RESPONSE_FAULT_KINDS:
+        assert kind in FAULT_KINDS
+        assert parse_fault(f"{kind}=0.25@batch/create") == Fault(kind, 0.25, "batch/create")
+    assert set(FAULT_KINDS) == set(REQUEST_FAULT_KINDS) | set(RESPONSE_FAULT_KINDS)
+    with pytest.raises(ValueError):
+        parse_fault("dup-results=0.5")
+
+
+def test_config_from_args_value_and_trace_switches() -> None:
+    parser = build_parser()
+    default = config_from_args(parser.parse_args([]))
+    assert default.normalize_values is True and default.rich_text_html is False
+    assert default.echo_trace_ids == EmulatorConfig().echo_trace_ids
+    config = config_from_args(parser.parse_args([
+        "--no-normalize-values", "--rich-text-html", "--echo-trace-ids",
+        "--fault", "garbled-2xx=0.1@batch", "--fault", "extra-result=1"]))
+    assert config.normalize_values is False and config.rich_text_html is True
+    assert config.echo_trace_ids is True
+    assert config.faults == (Fault("garbled-2xx", 0.1, "batch"), Fault("extra-result", 1.0))
+    assert config_from_args(parser.parse_args(["--no-echo-trace-ids"])).echo_trace_ids is False
+    help_text = parser.format_help()
+    for kind in FAULT_KINDS:
+        assert kind in help_text
+    for flag in ("--echo-trace-ids", "--no-echo-trace-ids", "--no-normalize-values",
+                 "--rich-text-html"):
+        assert flag in help_text
+
+
+def test_echo_trace_id_flags_are_mutually_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--echo-trace-ids", "--no-echo-trace-ids"])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_fault_endpoint_matching() -> None:
     assert Fault("502", 1.0, "batch").matches("batch/create")
     assert not Fault("502", 1.0, "batch/create").matches("batch/read")
@@ -516,6 +575,7 @@ def test_command_line_prints_listening_first_and_stops_on_sigint() -> None:
         [sys.executable, "-m", "hubengage.emulator", "--port", "0", "--burst", "20/200ms",
          "--search", "5/1s", "--daily", "1000", "--fault", "502=0.1@batch", "--seed", "3",
          "--no-echo-trace-ids", "--no-shuffle", "--retry-after-on-429",
+         "--no-normalize-values", "--rich-text-html", "--fault", "dup-result=0.5@batch/create",
          "--strict-update-properties", "--token", "a", "--token", "b"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -4,6 +4,7 @@ field, associations, and the wire properties checks."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -195,3 +196,37 @@ def test_crm_object_from_wire() -> None:
     assert rec.associations["contacts"][0].id == "9"
     assert rec.object_write_trace_id == "t1" and rec.new is True
     assert converter.structure({"id": 7}, CrmObject).id == "7"
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"),
+                                   Decimal("sNaN"), float("nan")])
+def test_numbers_hubspot_cannot_store_are_refused(value: object) -> None:
+    with pytest.raises(InvalidInputError, match="amount"):
+        to_wire_properties("deals", {"amount": value}, create=False)
+
+
+@pytest.mark.parametrize("stamp", [10**20, -(10**16), 253_402_300_800_000, "999999999999999",
+                                   "-62135596800001"])
+def test_timestamps_outside_the_calendar_are_invalid_input_not_os_errors(stamp: object) -> None:
+    with pytest.raises(InvalidInputError, match="timestamp"):
+        Email(timestamp=stamp, direction=EmailDirection.EMAIL)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="hs_timestamp"):
+        to_wire_properties("notes", {"hs_timestamp": stamp}, create=True)
+
+
+def test_a_typed_view_of_a_partial_read_names_the_missing_property() -> None:
+    partial = CrmObject(id="1", properties={"hs_email_subject": "hi"})
+    with pytest.raises(InvalidInputError, match="hs_timestamp"):
+        Email.from_record(partial)
+    full = CrmObject(id="1", properties={"hs_email_subject": "hi", "hs_email_direction": "EMAIL",
+                                         "hs_timestamp": "2024-05-01T10:00:00.000Z"})
+    assert Email.from_record(full).subject == "hi"
+
+
+async def test_objects_needs_a_type_name() -> None:
+    from tests._fakes import ScriptedTransport, client
+
+    async with client(ScriptedTransport()) as hs:
+        for bad in (None, "", "  ", 42):
+            with pytest.raises(InvalidInputError, match="object_type"):
+                hs.objects(bad)  # type: ignore[arg-type]

@@ -3,11 +3,34 @@
 ``async with Emulator(EmulatorConfig(burst_limit=20, burst_interval=0.2)) as emu:`` serves
 HubSpot's CRM v3 object endpoints on a loopback port (``emu.url``) with its rate limits,
 multi-status batches, error bodies and injectable faults (see ``hubspot-wire.md`` §8).
+It is at least as hard on a client as HubSpot's documentation allows: results come back
+shuffled, values are checked and echoed in HubSpot's normal form (``normalize_values``;
+``rich_text_html`` for engagement bodies), and besides failed requests (429, HTML 5xx,
+dropped connections, commits answered by a failure) it can corrupt successful batch
+responses after storing their writes (:data:`RESPONSE_FAULT_KINDS`: garbled bodies,
+duplicated, missing, mislabelled or extra results).
 ``python -m hubengage.emulator`` runs it from the command line; the pytest plugin gives the
 ``hubspot_emulator`` fixture.
 """
 
-from ._config import FAULT_KINDS, EmulatorConfig, Fault, parse_fault, parse_rate
+from ._config import (
+    FAULT_KINDS,
+    REQUEST_FAULT_KINDS,
+    RESPONSE_FAULT_KINDS,
+    EmulatorConfig,
+    Fault,
+    parse_fault,
+    parse_rate,
+)
 from ._server import Emulator
 
-__all__ = ["FAULT_KINDS", "Emulator", "EmulatorConfig", "Fault", "parse_fault", "parse_rate"]
+__all__ = [
+    "FAULT_KINDS",
+    "REQUEST_FAULT_KINDS",
+    "RESPONSE_FAULT_KINDS",
+    "Emulator",
+    "EmulatorConfig",
+    "Fault",
+    "parse_fault",
+    "parse_rate",
+]

@@ -2,8 +2,13 @@
 
 One aiohttp handler serves every path so that the steps every request takes are in one
 place and in HubSpot's order: correlation id → route → auth (401) → rate limits (429, counted
-at arrival) → injected faults → the endpoint → the rate-limit headers. Data rules are in
-``_store``.
+at arrival) → request faults → the endpoint (its writes are stored) → response faults (a
+successful batch response corrupted) → the rate-limit headers. Data rules are in ``_store``.
+
+Response faults (``RESPONSE_FAULT_KINDS``) need to know what the batch handler did: each
+batch handler answers a :class:`_BatchBody`, the JSON body plus a :class:`_Batch` record of
+the inputs' trace ids, each result's own trace id, the records the request named and the
+creates it stored. Every random choice comes from the store's seeded ``rng``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from .._objecttypes import resolve_object_type
-from ._config import EmulatorConfig, Fault
+from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
 from ._store import (
     MAX_BATCH,
     MAX_LIST_LIMIT,
@@ -45,8 +50,46 @@ _HTML = (
     "<h1>{code} {reason}</h1></center><hr><center>cloudflare</center></body></html>"
 )
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+#: The HTML a ``garbled-2xx`` fault may answer with (a proxy's page instead of the JSON).
+_HTML_2XX = (
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking "
+    "your browser before accessing api.hubapi.com.</h1><p>cloudflare</p></body></html>"
+)
+#: The bodies a ``garbled-2xx`` fault may answer with, in the order the rng picks from.
+GARBLED_VARIANTS = ("empty", "truncated", "html", "array", "string")
 
 Result = tuple[int, Any]
+
+
+class _Batch:
+    """What one batch request did, for the response faults."""
+
+    __slots__ = ("created", "named", "op", "own", "properties", "t", "traces")
+
+    def __init__(self, t: Any, op: str, inputs: list[Any]) -> None:
+        self.t = t
+        self.op = op
+        #: The distinct trace ids the inputs sent, in input order.
+        self.traces: list[str] = list(dict.fromkeys(
+            str(inp["objectWriteTraceId"]) for inp in inputs
+            if inp.get("objectWriteTraceId") is not None
+        ))
+        #: Record id of each result -> the trace id its own input sent (or None).
+        self.own: dict[str, str | None] = {}
+        #: Record ids (and raw input ids) the request named: never an "other" record.
+        self.named: set[str] = {str(inp.get("id", "")) for inp in inputs}
+        #: The creates stored: (properties, associations, trace id), to store one again.
+        self.created: list[tuple[dict[str, str], list[Any], Any]] = []
+        #: batch/read's requested properties (an extra read result has the same shape).
+        self.properties: list[str] | None = None
+
+
+class _BatchBody(dict[str, Any]):
+    """A batch response body that also carries its request's :class:`_Batch`."""
+
+    def __init__(self, batch: _Batch, body: dict[str, Any]) -> None:
+        super().__init__(body)
+        self.batch = batch
 
 
 class EmulatorApp:
@@ -128,7 +171,11 @@ class EmulatorApp:
         self.requests[f"{endpoint} {status}"] += 1
         if isinstance(body, dict) and body.get("status") == "error":
             body["correlationId"] = correlation_id
-        response = _json(status, body, correlation_id)
+        corrupted = None
+        if isinstance(body, _BatchBody) and 200 <= status < 300:
+            corrupted = self._response_fault(endpoint, status, body, correlation_id)
+        # (not ``or``: an aiohttp response is a mapping, empty hence falsy)
+        response = corrupted if corrupted is not None else _json(status, body, correlation_id)
         if not is_search:
             self._limit_headers(response, token)
         return response
@@ -267,21 +314,153 @@ class EmulatorApp:
     # -- faults ---------------------------------------------------------------------------
 
     def _fault(self, endpoint: str) -> str | None:
+        """The request fault (``REQUEST_FAULT_KINDS``) for a request arriving, if any."""
         for entry in self.injected:
             kind, remaining, where = entry
-            if remaining > 0 and (where is None or Fault(kind, 1.0, where).matches(endpoint)):
+            if (kind in REQUEST_FAULT_KINDS and remaining > 0
+                    and (where is None or Fault(kind, 1.0, where).matches(endpoint))):
                 entry[1] -= 1
                 self.faults_injected[kind] += 1
                 return str(kind)
         rng = self.store.rng
         for fault in self.config.faults:
-            if fault.matches(endpoint) and rng.random() < fault.probability:
+            if (fault.kind in REQUEST_FAULT_KINDS and fault.matches(endpoint)
+                    and rng.random() < fault.probability):
                 self.faults_injected[fault.kind] += 1
                 return fault.kind
         return None
 
+    def _response_fault(self, endpoint: str, status: int, body: _BatchBody,
+                        correlation_id: str) -> web.Response | None:
+        """A successful batch response corrupted by one response fault, or None.
+
+        Injected faults come first (in injection order), then the configured ones (one rng
+        draw each); the first that can corrupt this response does, and only it is counted
+        (an injected one stays pending until then).
+        """
+        for entry in self.injected:
+            kind, remaining, where = entry
+            if (kind in RESPONSE_FAULT_KINDS and remaining > 0
+                    and (where is None or Fault(kind, 1.0, where).matches(endpoint))):
+                response = self._corrupt(kind, status, body, correlation_id)
+                if response is not None:
+                    entry[1] -= 1
+                    self.faults_injected[kind] += 1
+                    return response
+        rng = self.store.rng
+        for fault in self.config.faults:
+            if (fault.kind in RESPONSE_FAULT_KINDS and fault.matches(endpoint)
+                    and rng.random() < fault.probability):
+                response = self._corrupt(fault.kind, status, body, correlation_id)
+                if response is not None:
+                    self.faults_injected[fault.kind] += 1
+                    return response
+        return None
+
+    def _corrupt(self, kind: str, status: int, body: _BatchBody,
+                 correlation_id: str) -> web.Response | None:
+        """The response ``kind`` makes of ``body`` (which it may change), or None when
+        there is nothing to corrupt (no results; nothing to add)."""
+        rng = self.store.rng
+        batch = body.batch
+        results: list[Any] = body["results"]
+        if kind == "garbled-2xx":
+            return self._garbled(status, body, correlation_id)
+        if kind == "extra-result":
+            extra = self._extra_result(batch)
+            if extra is None:
+                return None
+            results.insert(rng.randrange(len(results) + 1), extra)
+            return _json(status, body, correlation_id)
+        if not results:
+            return None
+        index = rng.randrange(len(results))
+        if kind == "dup-result":
+            results.insert(rng.randrange(len(results) + 1), dict(results[index]))
+        elif kind == "drop-result":
+            del results[index]
+        elif kind == "foreign-trace":
+            own = batch.own.get(str(results[index].get("id")))
+            others = [trace for trace in batch.traces if trace != own]
+            trace = rng.choice(others) if others else self._unknown_trace(batch)
+            results[index]["objectWriteTraceId"] = trace
+        elif kind == "unknown-trace":
+            results[index]["objectWriteTraceId"] = self._unknown_trace(batch)
+        else:  # pragma: no cover - every kind of RESPONSE_FAULT_KINDS is handled above
+            raise AssertionError(kind)
+        return _json(status, body, correlation_id)
+
+    def _garbled(self, status: int, body: dict[str, Any],
+                 correlation_id: str) -> web.Response:
+        """The success status with a body that is not the documented JSON object."""
+        variant = GARBLED_VARIANTS[self.store.rng.randrange(len(GARBLED_VARIANTS))]
+        if variant == "html":
+            response = web.Response(status=status, text=_HTML_2XX, content_type="text/html")
+        else:
+            raw = {
+                "empty": b"",
+                "truncated": json.dumps(body, separators=(",", ":")).encode(),
+                "array": b"[]",
+                "string": b'"ok"',
+            }[variant]
+            if variant == "truncated":
+                raw = raw[: len(raw) // 2]
+            response = web.Response(status=status, body=raw, content_type="application/json",
+                                    charset="utf-8")
+        response.headers["X-HubSpot-Correlation-Id"] = correlation_id
+        return response
+
+    def _unknown_trace(self, batch: _Batch) -> str:
+        """A trace id no input of the request sent."""
+        while True:
+            trace = f"{self.store.rng.getrandbits(64):016x}"
+            if trace not in batch.traces:
+                return trace
+
+    def _extra_result(self, batch: _Batch) -> dict[str, Any] | None:
+        """One result too many: a create stored twice, or another record of the type."""
+        store, rng, t = self.store, self.store.rng, batch.t
+        if batch.op == "create":
+            candidates = [
+                entry for entry in batch.created
+                if not any(entry[0].get(prop) for prop in t.unique)  # would be a conflict
+            ]
+            if not candidates:
+                return None
+            props, assocs, trace = rng.choice(candidates)
+            again = store.create(t, props, assocs, iso_now())
+            return self._result(t, again, trace, batch=batch)
+        rec = self._other_record(batch)
+        if rec is None:
+            return None
+        batch.named.add(rec.id)
+        if batch.op == "read":
+            return store.to_wire(t, rec, properties=batch.properties)
+        if batch.op == "upsert":
+            return self._result(t, rec, None, new=False)
+        return self._result(t, rec, None)
+
+    def _other_record(self, batch: _Batch) -> Record | None:
+        """A live record of the batch's type that the request did not name (rng-chosen)."""
+        rng, t = self.store.rng, batch.t
+        ids, records = t.ids, t.records
+        for _ in range(16):  # a few random picks first: the type may hold many records
+            if not ids:
+                return None
+            rec: Record = records[str(ids[rng.randrange(len(ids))])]
+            if not rec.archived and rec.id not in batch.named:
+                return rec
+        others: list[Record] = [
+            r for r in records.values() if not r.archived and r.id not in batch.named
+        ]
+        return rng.choice(others) if others else None
+
     def inject(self, kind: str, count: int = 1, endpoint: str | None = None) -> None:
-        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``."""
+        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``.
+
+        A response fault (``RESPONSE_FAULT_KINDS``) waits for the next ``count`` successful
+        batch responses to ``endpoint`` that it can corrupt.
+        """
         Fault(kind, 1.0, endpoint)  # validates the kind
         self.injected.append([kind, count, endpoint])
 
@@ -467,7 +646,8 @@ class EmulatorApp:
 
     # -- batch endpoints ------------------------------------------------------------------
 
-    def _batch_answer(self, success: int, results: list[Any], errors: list[Any]) -> Result:
+    def _batch_answer(self, batch: _Batch, success: int, results: list[Any],
+                      errors: list[Any]) -> Result:
         now = iso_now()
         body: dict[str, Any] = {"status": "COMPLETE", "results": self.store.shuffled(results)}
         if errors:
@@ -475,13 +655,17 @@ class EmulatorApp:
             body["errors"] = errors
         body["startedAt"] = now
         body["completedAt"] = now
-        return (207 if errors else success), body
+        return (207 if errors else success), _BatchBody(batch, body)
 
-    def _result(self, t: Any, rec: Record, trace: Any, **extra: Any) -> dict[str, Any]:
+    def _result(self, t: Any, rec: Record, trace: Any, *, batch: _Batch | None = None,
+                **extra: Any) -> dict[str, Any]:
         out = self.store.to_wire(t, rec, all_properties=True)
         if trace is not None and self.config.echo_trace_ids:
             out["objectWriteTraceId"] = str(trace)
         out.update(extra)
+        if batch is not None:
+            batch.own[rec.id] = None if trace is None else str(trace)
+            batch.named.add(rec.id)
         return out
 
     @staticmethod
@@ -525,11 +709,14 @@ class EmulatorApp:
         if whole:
             raise whole[0]  # without trace ids one bad input rejects the batch
         now = iso_now()
-        results = [
-            self._result(t, store.create(t, props, assocs, now), inp.get("objectWriteTraceId"))
-            for inp, props, assocs in planned
-        ]
-        return self._batch_answer(201, results, errors)
+        batch = _Batch(t, "create", inputs)
+        results = []
+        for inp, props, assocs in planned:
+            trace = inp.get("objectWriteTraceId")
+            rec = store.create(t, props, assocs, now)
+            batch.created.append((props, assocs, trace))
+            results.append(self._result(t, rec, trace, batch=batch))
+        return self._batch_answer(batch, 201, results, errors)
 
     async def batch_read(self, request: web.Request) -> Result:
         """``batch/read``: 200, or 207 with one OBJECT_NOT_FOUND listing the missing ids."""
@@ -539,6 +726,8 @@ class EmulatorApp:
         id_property = body.get("idProperty")
         archived = request.query.get("archived") == "true"
         properties = body.get("properties") or None
+        batch = _Batch(t, "read", inputs)
+        batch.properties = properties
         results, missing = [], []
         for inp in inputs:
             rid = str(inp.get("id", ""))
@@ -546,6 +735,8 @@ class EmulatorApp:
             if rec is None:
                 missing.append(rid)
                 continue
+            batch.own[rec.id] = None
+            batch.named.add(rec.id)
             results.append(self.store.to_wire(t, rec, properties=properties))
         errors = []
         if missing:
@@ -555,7 +746,7 @@ class EmulatorApp:
                            "or not exist. Check that ids are valid.",
                 "context": {"ids": missing},
             })
-        return self._batch_answer(200, results, errors)
+        return self._batch_answer(batch, 200, results, errors)
 
     def _duplicates(self, inputs: list[Any]) -> None:
         seen: set[str] = set()
@@ -612,17 +803,19 @@ class EmulatorApp:
                 "context": context,
             })
         now = iso_now()
+        batch = _Batch(t, "update", inputs)
         results = []
         for inp, rec, props in planned:
+            batch.named.add(rec.id)
             try:
                 store.update(t, rec, props, now)
             except ApiError as exc:
                 self._fail_input(exc, inp, errors, whole)
                 continue
-            results.append(self._result(t, rec, inp.get("objectWriteTraceId")))
+            results.append(self._result(t, rec, inp.get("objectWriteTraceId"), batch=batch))
         if whole:
             raise whole[0]
-        return self._batch_answer(200, results, errors)
+        return self._batch_answer(batch, 200, results, errors)
 
     async def batch_upsert(self, request: web.Request) -> Result:
         """``batch/upsert`` by a unique ``idProperty``: 200 (``new`` per result) or 207."""
@@ -652,17 +845,18 @@ class EmulatorApp:
         if whole:
             raise whole[0]
         now = iso_now()
+        batch = _Batch(t, "upsert", inputs)
         results = []
         for inp, rec, props, id_property, value in planned:
             trace = inp.get("objectWriteTraceId")
             if rec is None:
                 props[id_property] = value
                 rec = store.create(t, props, (), now)
-                results.append(self._result(t, rec, trace, new=True))
+                results.append(self._result(t, rec, trace, batch=batch, new=True))
             else:
                 store.update(t, rec, props, now)
-                results.append(self._result(t, rec, trace, new=False))
-        return self._batch_answer(200, results, errors)
+                results.append(self._result(t, rec, trace, batch=batch, new=False))
+        return self._batch_answer(batch, 200, results, errors)
 
     async def batch_archive(self, request: web.Request) -> Result:
         """``batch/archive``: 204 (missing ids are ignored)."""

@@ -13,7 +13,13 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._config import EmulatorConfig, parse_fault, parse_rate
+from ._config import (
+    REQUEST_FAULT_KINDS,
+    RESPONSE_FAULT_KINDS,
+    EmulatorConfig,
+    parse_fault,
+    parse_rate,
+)
 from ._server import Emulator
 
 __all__ = ["add_emulator_arguments", "build_parser", "config_from_args", "main"]
@@ -33,6 +39,10 @@ def _fault(text: str) -> object:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: ``EmulatorConfig``'s own default, used when neither echo flag is given.
+_ECHO_DEFAULT: bool = EmulatorConfig().echo_trace_ids
+
+
 def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
@@ -46,19 +56,36 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
                         help="search limit, e.g. 5/1s; 0 = unlimited")
     parser.add_argument("--fault", type=_fault, action="append", default=[],
                         metavar="KIND=P[@ENDPOINT]",
-                        help="inject a fault: 429, 502, 503, 504, drop, slow, "
-                             "commit-then-502, commit-then-drop (repeatable)")
+                        help="inject a fault into a fraction P of requests to ENDPOINT "
+                             "(e.g. batch/create, or batch for every batch endpoint; "
+                             "repeatable). Failed requests: "
+                             f"{', '.join(REQUEST_FAULT_KINDS)}. Corrupted successful batch "
+                             "responses (the writes are stored first): "
+                             f"{', '.join(RESPONSE_FAULT_KINDS)}")
     parser.add_argument("--slow-delay", type=float, default=5.0,
                         help="seconds a 'slow' fault waits (default 5)")
     parser.add_argument("--seed", type=int, default=None, help="seed for faults and shuffling")
-    parser.add_argument("--no-echo-trace-ids", action="store_true",
-                        help="omit objectWriteTraceId from successful batch results")
+    echo = parser.add_mutually_exclusive_group()
+    echo.add_argument("--echo-trace-ids", dest="echo_trace_ids", action="store_const",
+                      const=True, default=None,
+                      help="echo objectWriteTraceId on successful batch results"
+                           + (" (the default)" if _ECHO_DEFAULT else ""))
+    echo.add_argument("--no-echo-trace-ids", dest="echo_trace_ids", action="store_const",
+                      const=False, default=None,
+                      help="omit objectWriteTraceId from successful batch results"
+                           + ("" if _ECHO_DEFAULT else " (the default)"))
     parser.add_argument("--no-shuffle", action="store_true",
                         help="return batch results in input order")
     parser.add_argument("--retry-after-on-429", action="store_true",
                         help="send Retry-After on 429 responses")
     parser.add_argument("--strict-update-properties", action="store_true",
                         help="reject unknown properties on update (400) instead of ignoring")
+    parser.add_argument("--no-normalize-values", action="store_true",
+                        help="store and echo datetimes, numbers, booleans and ;-lists as sent "
+                             "(still validated) instead of in HubSpot's normal form")
+    parser.add_argument("--rich-text-html", action="store_true",
+                        help="store plain-text engagement bodies (hs_note_body, ...) as the "
+                             "rich-text editor's HTML")
     parser.add_argument("--unique", action="append", default=[], metavar="TYPE.PROPERTY",
                         help="declare a unique-value property, e.g. emails.external_id")
 
@@ -92,10 +119,12 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         daily_limit=args.daily,
         search_limit=search,
         search_interval=search_interval,
-        echo_trace_ids=not args.no_echo_trace_ids,
+        echo_trace_ids=_ECHO_DEFAULT if args.echo_trace_ids is None else args.echo_trace_ids,
         shuffle_results=not args.no_shuffle,
         retry_after_on_429=args.retry_after_on_429,
         strict_update_properties=args.strict_update_properties,
+        normalize_values=not args.no_normalize_values,
+        rich_text_html=args.rich_text_html,
         faults=tuple(args.fault),
         slow_delay=args.slow_delay,
         seed=args.seed,

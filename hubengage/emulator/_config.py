@@ -12,10 +12,18 @@ from typing import TypeVar
 
 import attrs
 
-__all__ = ["FAULT_KINDS", "EmulatorConfig", "Fault", "parse_fault", "parse_rate"]
+__all__ = [
+    "FAULT_KINDS",
+    "REQUEST_FAULT_KINDS",
+    "RESPONSE_FAULT_KINDS",
+    "EmulatorConfig",
+    "Fault",
+    "parse_fault",
+    "parse_rate",
+]
 
-#: The faults the emulator can inject, per request.
-FAULT_KINDS = (
+#: Faults decided when a request arrives: it fails, or is delayed, or fails after its write.
+REQUEST_FAULT_KINDS = (
     "429",  # a burst 429 (TEN_SECONDLY_ROLLING), nothing processed
     "502",  # HTML 502 from the edge, nothing processed
     "503",
@@ -25,6 +33,20 @@ FAULT_KINDS = (
     "commit-then-502",  # processed and stored, then answered with an HTML 502
     "commit-then-drop",  # processed and stored, then the connection is closed
 )
+
+#: Adversarial responses: applied only to a successful (2xx) batch create/read/update/upsert
+#: response, after its writes are stored; otherwise they do nothing and are not counted.
+RESPONSE_FAULT_KINDS = (
+    "garbled-2xx",  # the 2xx status with an empty, cut-off, HTML, ``[]`` or ``"ok"`` body
+    "dup-result",  # one entry of ``results`` appears twice
+    "drop-result",  # one entry of ``results`` is missing (its record is stored)
+    "foreign-trace",  # one result carries another input's ``objectWriteTraceId``
+    "unknown-trace",  # one result carries an ``objectWriteTraceId`` naming no input
+    "extra-result",  # one result too many: a create stored twice, or an unrelated record
+)
+
+#: Every fault the emulator can inject.
+FAULT_KINDS = REQUEST_FAULT_KINDS + RESPONSE_FAULT_KINDS
 
 
 def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -43,6 +65,8 @@ class Fault:
 
     ``endpoint`` is None (every ``/crm`` endpoint) or a label such as ``batch/create``,
     ``search`` or ``batch`` (every batch endpoint): a label matches itself and its children.
+    A response fault (:data:`RESPONSE_FAULT_KINDS`) is drawn only for a successful batch
+    response it can corrupt, so ``probability`` is the fraction of those.
     """
 
     kind: str = attrs.field(validator=_kind)
@@ -71,10 +95,28 @@ class EmulatorConfig:
 
     Limits: ``burst_limit`` requests per ``burst_interval`` seconds per token (0: unlimited),
     ``daily_limit`` per day (0: unlimited), ``search_limit`` per ``search_interval`` seconds.
-    ``tokens``: accepted bearer tokens (empty: any non-empty token). The §8 switches:
-    ``echo_trace_ids``, ``shuffle_results``, ``retry_after_on_429``,
-    ``strict_update_properties``. ``faults`` are injected with a ``seed``-ed random source;
-    ``slow_delay`` is how long a ``slow`` fault waits. ``unique_properties`` declares
+    ``tokens``: accepted bearer tokens (empty: any non-empty token). The switches for facts
+    HubSpot's documentation leaves open default to the least helpful reading:
+    ``echo_trace_ids`` (False: successful batch results carry no ``objectWriteTraceId``, as
+    in HubSpot's documented 207 example; errors still name theirs), ``shuffle_results``
+    (True), ``retry_after_on_429`` (False), ``strict_update_properties`` (False).
+
+    Values: every written value is checked for its property's kind
+    (``ObjectType.kind``; custom properties are strings): a DATETIME must be epoch
+    milliseconds, ISO 8601 with ``Z`` or an offset, or a plain date (else 400
+    ``INVALID_DATE``), a NUMBER decimal text (``INVALID_FLOAT``), a BOOL ``true``/``false``
+    in any case (``INVALID_BOOLEAN``). With ``normalize_values`` (the default) values are
+    stored and echoed in HubSpot's normal form: datetimes as ISO 8601 UTC with milliseconds
+    and ``Z``, numbers as plain decimals (``1500.0`` → ``1500``, ``1e3`` → ``1000``),
+    booleans in lower case, ``;``-lists (MULTI) with their parts sorted; without it, as sent.
+    ``rich_text_html`` (off by default; unconfirmed whether the API does this) stores
+    plain-text engagement bodies (``hs_note_body``, ``hs_call_body``, …) as HubSpot's
+    rich-text editor writes them: escaped, ``<br>`` for newlines, in a ``<div><p>``.
+
+    ``faults`` are injected with a ``seed``-ed random source (every random choice, also
+    inside a fault, comes from it); ``slow_delay`` is how long a ``slow`` fault waits. Besides
+    the failures of :data:`REQUEST_FAULT_KINDS`, the :data:`RESPONSE_FAULT_KINDS` corrupt a
+    successful batch response after its writes are stored. ``unique_properties`` declares
     unique-value properties per type (usable as ``idProperty``) on top of the built-in ones
     (contacts' ``email``); ``custom_properties`` declares extra writable properties per type.
     """
@@ -87,10 +129,12 @@ class EmulatorConfig:
     daily_limit: int = 250_000
     search_limit: int = 5
     search_interval: float = 1.0
-    echo_trace_ids: bool = True
+    echo_trace_ids: bool = False
     shuffle_results: bool = True
     retry_after_on_429: bool = False
     strict_update_properties: bool = False
+    normalize_values: bool = True
+    rich_text_html: bool = False
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=_tuple)
     slow_delay: float = 5.0
     seed: int | None = None

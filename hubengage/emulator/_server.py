@@ -140,5 +140,10 @@ class Emulator:
         return rid
 
     def inject(self, kind: str, count: int = 1, endpoint: str | None = None) -> None:
-        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``."""
+        """Make the next ``count`` requests to ``endpoint`` (None: any) fail with ``kind``.
+
+        A response fault (``RESPONSE_FAULT_KINDS``, e.g. ``drop-result``) corrupts the next
+        ``count`` successful batch responses to ``endpoint`` it can apply to; it stays
+        pending through errors and other endpoints.
+        """
         self._app.inject(kind, count, endpoint)

@@ -2,7 +2,9 @@
 
 Every rule here follows ``hubspot-wire.md`` (§2 batch semantics, §3 single-object endpoints,
 §5 object types) and the §8 defaults; HTTP framing, auth, rate limits and faults live in
-``_app``. Errors are raised as :class:`ApiError` carrying HubSpot's status and body.
+``_app``. Written values are checked for their property's kind and stored in HubSpot's normal
+form (``_values``; the ``normalize_values`` and ``rich_text_html`` switches). Errors are
+raised as :class:`ApiError` carrying HubSpot's status and body.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from .._objecttypes import (
     ASSOCIATION_TYPE_IDS,
     OBJECT_TYPES,
     ObjectType,
+    PropertyKind,
     resolve_object_type,
 )
 from ._config import EmulatorConfig
+from ._values import RICH_TEXT_PROPERTIES, InvalidValue, check_value, rich_text_html
 
 __all__ = ["ApiError", "Record", "Store", "iso_now"]
 
@@ -44,11 +48,6 @@ def iso_now() -> str:
     """The current time as HubSpot writes it: ISO 8601, milliseconds, ``Z``."""
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def _iso_from_ms(ms: int) -> str:
-    dt = datetime.fromtimestamp(ms / 1000, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 class ApiError(Exception):
@@ -138,6 +137,8 @@ class _Type:
         )
         custom.update(self.unique)
         self.writable = frozenset(ot.properties | custom)
+        #: Declared custom properties (not HubSpot's own) hold plain strings.
+        self.custom = frozenset(custom - ot.properties)
         self.ignored = frozenset(ot.read_only | set(ot.system_properties))
         self.records: dict[str, Record] = {}
         #: Record ids, ascending (list pages come in id order and start with a bisection
@@ -145,6 +146,10 @@ class _Type:
         self.ids: list[int] = []
         #: unique property -> value -> record id (live records only)
         self.index: dict[str, dict[str, str]] = {p: {} for p in self.unique}
+
+    def kind(self, name: str) -> PropertyKind:
+        """The kind of property ``name`` (custom properties are ``STRING``)."""
+        return PropertyKind.STRING if name in self.custom else self.ot.kind(name)
 
     def add(self, rec: Record) -> None:
         """Hold a new record (its id is not taken) and index its unique properties."""
@@ -206,11 +211,18 @@ class Store:
     def clean_properties(
         self, t: _Type, props: Any, *, create: bool, strict: bool = True
     ) -> dict[str, str]:
-        """Validated, normalised properties; raises ``ApiError`` (400) naming the property."""
+        """Validated properties; raises ``ApiError`` (400) naming the property.
+
+        Values are checked for their property's kind (``_values``) and stored in HubSpot's
+        normal form (as sent when ``normalize_values`` is off); with ``rich_text_html``,
+        plain-text engagement bodies are stored as the rich-text editor's HTML.
+        """
         if not isinstance(props, Mapping):
             raise validation_error("properties must be an object")
         out: dict[str, str] = {}
         ot = t.ot
+        normalize = self.config.normalize_values
+        rich_text = self.config.rich_text_html
         for name, value in props.items():
             if name in t.ignored:
                 continue  # read-only: HubSpot ignores the value
@@ -233,8 +245,13 @@ class Store:
                     "INVALID_OPTION", name,
                     f"{value} was not one of the allowed options: [{options}]",
                 )
-            if name == "hs_timestamp" and value:
-                value = self._timestamp(name, value)
+            if value:
+                try:
+                    value = check_value(t.kind(name), value, normalize=normalize)
+                except InvalidValue as exc:
+                    raise _property_error(exc.code, name, exc.message) from None
+                if rich_text and name in RICH_TEXT_PROPERTIES:
+                    value = rich_text_html(value)
             out[name] = value
         if create:
             for name in ot.required:
@@ -243,21 +260,6 @@ class Store:
                         "REQUIRED_PROPERTY", name, f"{name} is required but was not set"
                     )
         return out
-
-    @staticmethod
-    def _timestamp(name: str, value: str) -> str:
-        if value.isdigit():
-            return _iso_from_ms(int(value))
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise _property_error(
-                "INVALID_DATE", name, f"{value} is not a valid timestamp"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        ms = int(parsed.timestamp() * 1000)
-        return _iso_from_ms(ms)
 
     def clean_associations(self, t: _Type, raw: Any) -> list[tuple[str, str, int]]:
         """Inline associations as (to type, to id, type id); raises ``ApiError`` (400)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -66,9 +66,12 @@ def to_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
         utc = value.astimezone(UTC)
         return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC).replace(
-            microsecond=(value % 1000) * 1000
-        )
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except OverflowError:
+            raise InvalidInputError(
+                f"{value} epoch milliseconds is outside the years 1 to 9999", field=field
+            ) from None
     if isinstance(value, str):
         return to_timestamp(_parse_timestamp_text(value, field=field), field=field)
     raise InvalidInputError(
@@ -77,7 +80,10 @@ def to_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_MS = re.compile(r"-?\d{1,15}")
+#: Epoch milliseconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (datetime's range).
+_MIN_EPOCH_MS, _MAX_EPOCH_MS = -62_135_596_800_000, 253_402_300_799_999
 
 
 def property_value(value: Any, *, field: str) -> str:
@@ -88,7 +94,11 @@ def property_value(value: Any, *, field: str) -> str:
         return "true" if value else "false"
     if isinstance(value, enum.Enum):
         return str(value.value)
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InvalidInputError(f"{value!r} is not a number HubSpot can store", field=field)
         return str(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -167,7 +177,12 @@ def _parse_timestamp_text(value: str, *, field: str) -> int | datetime:
     UTC); ``InvalidInputError`` for anything else, including a time without a zone."""
     text = value.strip()
     if _EPOCH_MS.fullmatch(text):
-        return int(text)
+        ms = int(text)
+        if not _MIN_EPOCH_MS <= ms <= _MAX_EPOCH_MS:
+            raise InvalidInputError(
+                f"{value!r} epoch milliseconds is outside the years 1 to 9999", field=field
+            )
+        return ms
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

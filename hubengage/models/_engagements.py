@@ -214,7 +214,9 @@ class _Engagement:
         """The typed view of a record (a :class:`CrmObject` or its properties mapping).
 
         Properties the model has no field for, other than HubSpot's system properties, go to
-        ``extra``. Raises ``InvalidInputError`` when a required property is missing.
+        ``extra``. Raises ``InvalidInputError`` naming the property when one the model
+        requires is missing (a record read with ``properties=[...]`` that left it out) or
+        holds a value the model does not accept.
         """
         props = record.properties if isinstance(record, CrmObject) else record
         known = resolve_object_type(cls.OBJECT_TYPE)
@@ -234,6 +236,13 @@ class _Engagement:
             k: v for k, v in props.items() if k not in mapped and k not in skip and v is not None
         }
         kwargs["extra"] = extra
+        for field in attrs.fields(cls):  # type: ignore[arg-type]
+            if field.default is attrs.NOTHING and field.name not in kwargs:
+                raise InvalidInputError(
+                    f"the record has no {field.metadata.get('property')} (a typed view needs "
+                    "it: read the record with it among properties=[...])",
+                    field=field.metadata.get("property") or field.name,
+                )
         return cls(**kwargs)
 
 
