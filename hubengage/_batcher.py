@@ -291,9 +291,6 @@ class Batcher:
                      trace_id=trace_id, chain=chain, on_sent=on_sent)
         self._live.add(future)
         self._idle.clear()
-        # A call is live until its future is done, however that happens (its outcome, or
-        # its caller's cancellation while it is queued or in flight).
-        future.add_done_callback(self._release)
         if chain is not None:
             waiting = self._chains.get(chain)
             if waiting is not None:
@@ -354,7 +351,8 @@ class Batcher:
                 return
 
     def _release(self, future: asyncio.Future[Any]) -> None:
-        """A call's future is done: it no longer counts against ``max_pending``."""
+        """A call is over: it no longer counts against ``max_pending`` (no polling: a call
+        cancelled while queued is released when its queue reaches it, within one slot)."""
         self._live.discard(future)
         if self._room_waiters:
             self._wake_one()
@@ -366,6 +364,7 @@ class Batcher:
         if item.finished:
             return
         item.finished = True
+        self._release(item.future)
         if item.chain is None:
             return
         waiting = self._chains.get(item.chain)
@@ -373,6 +372,7 @@ class Batcher:
             nxt = waiting.popleft()
             if nxt.future.done():  # cancelled while it waited behind this one
                 nxt.finished = True
+                self._release(nxt.future)
                 continue
             self._enqueue(nxt)
             return

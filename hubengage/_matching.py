@@ -77,9 +77,11 @@ def _instant_ms(text: str) -> int | None:
     return (parsed - _EPOCH) // _MS
 
 
-def _text(text: str) -> str:
-    """Text as HubSpot may echo it: case and runs of whitespace ignored."""
-    return " ".join(text.split()).casefold()
+#: Recently canonicalised strings (values repeat a lot: one timestamp, one direction, one
+#: owner for a whole batch). Cleared when full; a dict lookup is cheaper than the parse.
+_CACHE: dict[str, Hashable | None] = {}
+_CACHE_SIZE = 4096
+_MISS = object()
 
 
 def canonical(value: object) -> Hashable | None:
@@ -92,40 +94,54 @@ def canonical(value: object) -> Hashable | None:
     """
     if value is None:
         return None
-    text = value if type(value) is str else str(value)
+    if type(value) is str:
+        hit = _CACHE.get(value, _MISS)
+        if hit is not _MISS:
+            return hit
+        key = _canonical(value)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[value] = key
+        return key
+    return _canonical(str(value))
+
+
+def _canonical(text: str) -> Hashable | None:
     if "<" in text or "&" in text:  # rich text: HubSpot may echo it as HTML
         text = html.unescape(_TAG.sub(" ", text))
-    text = text.strip()
-    if not text:
+    folded = " ".join(text.split()).casefold()
+    if not folded:
         return None
-    first = text[0]
+    first = folded[0]
     if first.isdigit() or first in "+-.":
-        if _NUMBER.fullmatch(text):
-            return Decimal(text)
-        ms = _instant_ms(text)
-        if ms is not None:
-            return Decimal(ms)
-    folded = text.casefold()
+        if _NUMBER.fullmatch(folded):
+            number = Decimal(folded)
+            # An int where it is a modest one: equal to the Decimal, hashed much faster.
+            if -30 < number.adjusted() < 30 and number == number.to_integral_value():
+                return int(number)
+            return number
+        return _instant_ms(text.strip())
     if folded == "true":
         return _TRUE
     if folded == "false":
         return _FALSE
-    if ";" in text:
+    if ";" in folded:
         parts = (canonical(part) for part in text.split(";"))
         return tuple(sorted((p for p in parts if p is not None), key=repr))
-    return _text(text)
+    return folded
 
 
 def fingerprint(properties: Mapping[str, str], unmatchable: frozenset[str]) -> Fingerprint:
     """What a record created from ``properties`` must carry to be recognised as its record."""
+    names = []
     pairs = []
     for name, value in properties.items():
-        if name in unmatchable:
-            continue
-        key = canonical(value)
-        if key is not None:
-            pairs.append((name, key))
-    return frozenset(name for name, _ in pairs), frozenset(pairs)
+        if name not in unmatchable:
+            key = canonical(value)
+            if key is not None:
+                names.append(name)
+                pairs.append((name, key))
+    return frozenset(names), frozenset(pairs)
 
 
 def fits(
@@ -184,22 +200,44 @@ class RecordMatcher:
     """Finds the one input of a batch that a returned record fits, or None.
 
     ``fingerprints[i]`` is input ``i``'s fingerprint (None: input ``i`` cannot be matched
-    by its properties). A record that fits several inputs (possible only when the batch was
-    not assembled through :class:`FingerprintSet`, or HubSpot filled in values by itself)
-    fits none.
+    by its properties) and ``sent[i]`` the properties it sent. A record that fits several
+    inputs (possible only when the batch was not assembled through
+    :class:`FingerprintSet`, or HubSpot filled in values by itself) fits none.
+
+    Fast path: when every input sent the same property names and no two are alike, a record
+    that echoes an input's values exactly is that input's (its canonical values are then
+    the input's fingerprint, which no other input shares); only other records are
+    canonicalised.
     """
 
-    __slots__ = ("_groups",)
+    __slots__ = ("_exact", "_groups", "_names")
 
-    def __init__(self, fingerprints: Sequence[Fingerprint | None]) -> None:
+    def __init__(
+        self,
+        fingerprints: Sequence[Fingerprint | None],
+        sent: Sequence[Mapping[str, str] | None] = (),
+    ) -> None:
         self._groups: dict[frozenset[str], dict[frozenset[tuple[str, Hashable]], list[int]]] = {}
         for index, fp in enumerate(fingerprints):
             if fp is not None:
                 names, pairs = fp
                 self._groups.setdefault(names, {}).setdefault(pairs, []).append(index)
+        self._names: tuple[str, ...] = ()
+        self._exact: dict[tuple[object, ...], int] = {}
+        if len(self._groups) == 1 and sent:
+            ((names, table),) = self._groups.items()
+            if all(len(indices) == 1 for indices in table.values()):
+                self._names = tuple(names)
+                for indices in table.values():
+                    props = sent[indices[0]] or {}
+                    self._exact[tuple(props.get(n) for n in self._names)] = indices[0]
 
     def find(self, properties: Mapping[str, object]) -> int | None:
         """The index of the only input whose fingerprint ``properties`` carries, or None."""
+        if self._exact:
+            hit = self._exact.get(tuple(properties.get(n) for n in self._names))
+            if hit is not None:
+                return hit
         found: int | None = None
         keys: dict[str, Hashable | None] = {}
         for names, table in self._groups.items():

@@ -174,10 +174,11 @@ def decode(
             untraced = untraced or op in TRACED_OPS
             if op == "create":
                 if matcher is None:
-                    matcher = RecordMatcher([
-                        inp.fingerprint or fingerprint(inp.properties or {}, unmatchable)
-                        for inp in inputs
-                    ])
+                    matcher = RecordMatcher(
+                        [inp.fingerprint or fingerprint(inp.properties or {}, unmatchable)
+                         for inp in inputs],
+                        [inp.properties for inp in inputs],
+                    )
                 index = matcher.find(record.properties)
             else:
                 index = by_key.get(_record_key(record, id_property))
