@@ -9,7 +9,7 @@
   with the default pacing of partial batches, and with ``RateLimits(pacing=False)``.
 
     python benchmarks/latency.py                 # 200 idle calls; 500 calls/s for 10 s
-    python benchmarks/latency.py --quick         # a smoke run
+    python benchmarks/latency.py --quick         # a smoke run (20 idle calls; 0.2 s loaded)
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.calls, args.seconds = 50, 2.0
+        args.calls, args.seconds = 20, 0.2
     rows = []
     with EmulatorProcess(UNLIMITED) as emu:
         latencies, requests = asyncio.run(idle_ours(emu.url, args.calls))

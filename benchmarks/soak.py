@@ -18,6 +18,7 @@ values and calls that never resolved.
 
 The client is told the window is 1 s (``RateLimits(interval_seconds=1.0)``): a 429 pauses
 its bucket for one interval, so with HubSpot's 10 s each injected 429 would stall 10 s.
+(``--quick`` tells it 0.1 s: a smoke run should not spend its time in such pauses.)
 The SDK's retry log lines go to stderr only with ``--verbose``.
 
     python benchmarks/soak.py              # 100,000 calls
@@ -154,9 +155,10 @@ async def lifecycle(hs: HubSpot, ledger: Ledger, sem: asyncio.Semaphore, p: Plan
         ledger.archived[key] = state(name)
 
 
-async def run_calls(url: str, plans: list[Plan], concurrency: int) -> tuple[Ledger, Any]:
+async def run_calls(url: str, plans: list[Plan], concurrency: int,
+                    interval: float = 1.0) -> tuple[Ledger, Any]:
     ledger, sem = Ledger(), asyncio.Semaphore(concurrency)
-    limits = RateLimits(requests_per_interval=10**6, interval_seconds=1.0, daily=None)
+    limits = RateLimits(requests_per_interval=10**6, interval_seconds=interval, daily=None)
     async with bench_client(url, limits, timeout=1.0, retry=RetryConfig(
             max_attempts=10, initial_backoff=0.01, max_backoff=0.2)) as hs:
         await asyncio.gather(*(lifecycle(hs, ledger, sem, p) for p in plans))
@@ -236,14 +238,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     parser.add_argument("--verbose", action="store_true", help="show the SDK's retry log")
     args = parser.parse_args()
+    interval = 1.0
     if args.quick:
-        args.n = 3_000
+        args.n, interval = 3_000, 0.1
     if not args.verbose:
         logging.getLogger("hubengage").setLevel(logging.ERROR)
     plans = make_plans(args.n, seed=7)
     with EmulatorProcess(EMULATOR) as emu:
         start = time.perf_counter()
-        ledger, stats = asyncio.run(run_calls(emu.url, plans, args.concurrency))
+        ledger, stats = asyncio.run(run_calls(emu.url, plans, args.concurrency, interval))
         elapsed = time.perf_counter() - start
         stored, emu_stats = asyncio.run(fetch_store(emu.url))
     faults = Counter(emu_stats["faults"])

@@ -14,9 +14,10 @@ Single calls are coalesced into 100-input batch requests under a rolling-window 
 retried per policy, and every multi-status result is mapped back to the call that made it.
 """
 
+from ._batching import Batcher
 from ._bulk import NewRecord, Outcome, RecordUpdate
-from ._client import BASE_URL_ENV_VAR, DEFAULT_BASE_URL, TOKEN_ENV_VAR, ClientState, HubSpot
-from ._clock import Clock, LoopClock
+from ._client import ClientState, HubSpot
+from ._clock import Clock
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -38,8 +39,9 @@ from ._errors import (
     ValidationError,
     WithdrawnError,
 )
-from ._limiter import Bucket, RateLimits
-from ._resources import EngagementResource, ObjectResource, RecordResource
+from ._execution import Executor
+from ._limiter import Bucket, RateLimiter, RateLimits
+from ._resources import ObjectResource, RecordResource
 from ._retry import RetryConfig
 from ._search import Filter, SearchResultsTruncatedWarning, Sort
 from ._stats import ClientStats
@@ -68,19 +70,18 @@ from .models import (
     TaskStatus,
     TaskType,
 )
+from .testing import MockTransport
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BASE_URL_ENV_VAR",
-    "DEFAULT_BASE_URL",
-    "TOKEN_ENV_VAR",
     "APIError",
     "AiohttpTransport",
     "AssociatedId",
     "Association",
     "AssociationCategory",
     "AuthenticationError",
+    "Batcher",
     "Bucket",
     "Call",
     "CallDirection",
@@ -100,16 +101,16 @@ __all__ = [
     "EmailDirection",
     "EmailHeaders",
     "EmailStatus",
-    "EngagementResource",
     "EventLoopError",
+    "Executor",
     "Filter",
     "HubEngageError",
     "HubSpot",
     "InvalidInputError",
-    "LoopClock",
     "MalformedResponseError",
     "Meeting",
     "MeetingOutcome",
+    "MockTransport",
     "NewRecord",
     "NotFoundError",
     "Note",
@@ -118,6 +119,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PostalMail",
     "RateLimitError",
+    "RateLimiter",
     "RateLimits",
     "RecordResource",
     "RecordUpdate",

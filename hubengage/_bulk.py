@@ -171,7 +171,7 @@ async def run_bulk(
             landed(Outcome(index, value, record=future.result()))
         elif isinstance(error, HubEngageError):
             landed(Outcome(index, value, error=error))
-            if halts_run(error):
+            if withdrawal is None and halts_run(error):
                 withdraw(error)
         else:  # not ours: a bug or a cancellation of the whole run; surface it
             landed(Outcome(index, value, error=HubEngageError(repr(error))))

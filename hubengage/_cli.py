@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._bulk import NewRecord
-from ._client import TOKEN_ENV_VAR, HubSpot
+from ._client import HubSpot
+from ._constants import TOKEN_ENV_VAR
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -62,7 +63,9 @@ from ._errors import (
 )
 from ._limiter import RateLimits
 from ._objecttypes import OBJECT_TYPES, resolve_object_type
-from .models import Association, parse_association, to_wire_properties
+from .models import Association
+from .models._associations import parse_association
+from .models._converter import to_wire_properties
 
 __all__ = ["main"]
 
@@ -810,7 +813,7 @@ def _summary(console: Any, counters: Counters, stats: Any, elapsed: float, inter
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``hubengage`` parser."""
-    from .emulator._cli import _rate, add_emulator_arguments
+    from .emulator._cli import add_emulator_arguments, rate_argument
 
     parser = argparse.ArgumentParser(prog="hubengage", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -838,7 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--token-env", default=TOKEN_ENV_VAR, metavar="NAME",
                      help=f"environment variable holding the token (default {TOKEN_ENV_VAR})")
     imp.add_argument("--base-url", help="API base URL (default https://api.hubapi.com)")
-    imp.add_argument("--rate", type=_rate, default=(100, 10.0), metavar="N/INTERVAL",
+    imp.add_argument("--rate", type=rate_argument, default=(100, 10.0), metavar="N/INTERVAL",
                      help="the app's burst limit, e.g. 190/10s for Professional "
                           "(default 100/10s; tightened further by HubSpot's headers)")
     emu = sub.add_parser("emulator", help="run the built-in HubSpot emulator")

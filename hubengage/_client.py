@@ -1,8 +1,9 @@
-"""The client: ``HubSpot``, an async context manager that owns one pipeline and one batcher.
+"""The client: ``HubSpot``, an async context manager that owns one pipeline and one executor.
 
-It wires the parts of the data path together (transport → limiter → retry → pipeline →
-batcher), exposes a resource per object type, and owns the lifecycle: OPEN → CLOSING (no new
-calls; what is queued is sent) → CLOSED (every call raises ``ClientClosedError``).
+It wires the parts of the data path together (transport → budget → retry → pipeline →
+executor, batched or direct, chosen once), exposes a resource per object type, and owns the
+lifecycle: OPEN → CLOSING (no new calls; what is queued is sent) → CLOSED (every call raises
+``ClientClosedError``).
 """
 
 from __future__ import annotations
@@ -13,25 +14,27 @@ import os
 from functools import cached_property
 from types import TracebackType
 
-from ._batcher import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, Batcher
+from ._batching import Batcher
 from ._clock import Clock, LoopClock
+from ._constants import (
+    BASE_URL_ENV_VAR,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PENDING,
+    DEFAULT_TIMEOUT,
+    TOKEN_ENV_VAR,
+)
 from ._errors import ClientClosedError, EventLoopError, InvalidInputError
+from ._execution import DirectExecutor, Executor
 from ._limiter import Bucket, RateLimiter, RateLimits
 from ._objecttypes import resolve_object_type
 from ._pipeline import RequestPipeline
-from ._resources import EngagementResource, ObjectResource, RecordResource
+from ._resources import ObjectResource, RecordResource
 from ._retry import RetryConfig, RetryPolicy
 from ._stats import ClientStats
-from ._transport import DEFAULT_TIMEOUT, AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Transport
 
-__all__ = ["BASE_URL_ENV_VAR", "DEFAULT_BASE_URL", "TOKEN_ENV_VAR", "ClientState", "HubSpot"]
-
-#: HubSpot's API host.
-DEFAULT_BASE_URL = "https://api.hubapi.com"
-#: Where ``HubSpot()`` looks for the access token when none is passed.
-TOKEN_ENV_VAR = "HUBSPOT_ACCESS_TOKEN"
-#: Where ``HubSpot()`` looks for the base URL when none is passed (e.g. an emulator's URL).
-BASE_URL_ENV_VAR = "HUBSPOT_BASE_URL"
+__all__ = ["ClientState", "HubSpot"]
 
 
 class ClientState(enum.Enum):
@@ -99,16 +102,14 @@ class HubSpot:
             clock=self._clock,
             stats=self.stats,
         )
+        direct = DirectExecutor(self._pipeline)
         self._batcher: Batcher | None = (
-            Batcher(
-                self._pipeline,
-                stats=self.stats,
-                max_in_flight=max_in_flight,
-                max_pending=max_pending,
-            )
+            Batcher(self._pipeline, stats=self.stats, direct=direct,
+                    max_in_flight=max_in_flight, max_pending=max_pending)
             if batching
             else None
         )
+        self._executor: Executor = self._batcher if self._batcher is not None else direct
         self._state = ClientState.OPEN
         self._base_url = base_url
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,6 +133,11 @@ class HubSpot:
     def batcher(self) -> Batcher | None:
         """The batcher, or None with ``batching=False``."""
         return self._batcher
+
+    @property
+    def executor(self) -> Executor:
+        """What carries out single-record calls: the batcher, or the direct executor."""
+        return self._executor
 
     def check_open(self) -> None:
         """Raise ``ClientClosedError`` once ``aclose()`` has begun, and ``EventLoopError``
@@ -160,8 +166,7 @@ class HubSpot:
 
     async def flush(self) -> None:
         """Wait until every call queued so far has completed (success or error)."""
-        if self._batcher is not None:
-            await self._batcher.flush()
+        await self._executor.flush()
 
     async def aclose(self) -> None:
         """Send everything queued, wait for every call in flight, then close. Idempotent.
@@ -179,8 +184,7 @@ class HubSpot:
         self._state = ClientState.CLOSING
         try:
             self._pipeline.begin_close()
-            if self._batcher is not None:
-                await self._batcher.aclose()
+            await self._executor.aclose()
             await self._pipeline.wait_idle()
         finally:
             await self._limiter.aclose()
@@ -208,46 +212,44 @@ class HubSpot:
                 f"must be an object type name or id, not {object_type!r}", field="object_type"
             )
         known = resolve_object_type(object_type)
-        if known is not None and known.engagement:
-            return EngagementResource(self, object_type)
         if known is not None and known.name in ("contacts", "companies", "deals", "tickets"):
             return RecordResource(self, object_type)
         return ObjectResource(self, object_type)
 
     @cached_property
-    def emails(self) -> EngagementResource:
+    def emails(self) -> ObjectResource:
         """Email engagements (``0-49``)."""
-        return EngagementResource(self, "emails")
+        return ObjectResource(self, "emails")
 
     @cached_property
-    def postal_mail(self) -> EngagementResource:
+    def postal_mail(self) -> ObjectResource:
         """Postal mail engagements (``0-116``)."""
-        return EngagementResource(self, "postal_mail")
+        return ObjectResource(self, "postal_mail")
 
     @cached_property
-    def communications(self) -> EngagementResource:
+    def communications(self) -> ObjectResource:
         """Communications: WhatsApp, LinkedIn and SMS messages (``0-18``)."""
-        return EngagementResource(self, "communications")
+        return ObjectResource(self, "communications")
 
     @cached_property
-    def calls(self) -> EngagementResource:
+    def calls(self) -> ObjectResource:
         """Call engagements (``0-48``)."""
-        return EngagementResource(self, "calls")
+        return ObjectResource(self, "calls")
 
     @cached_property
-    def meetings(self) -> EngagementResource:
+    def meetings(self) -> ObjectResource:
         """Meeting engagements (``0-47``)."""
-        return EngagementResource(self, "meetings")
+        return ObjectResource(self, "meetings")
 
     @cached_property
-    def notes(self) -> EngagementResource:
+    def notes(self) -> ObjectResource:
         """Note engagements (``0-46``)."""
-        return EngagementResource(self, "notes")
+        return ObjectResource(self, "notes")
 
     @cached_property
-    def tasks(self) -> EngagementResource:
+    def tasks(self) -> ObjectResource:
         """Task engagements (``0-27``)."""
-        return EngagementResource(self, "tasks")
+        return ObjectResource(self, "tasks")
 
     @cached_property
     def contacts(self) -> RecordResource:

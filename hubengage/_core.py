@@ -1,7 +1,7 @@
-"""What a resource needs from its client: a pipeline to send through, a batcher, a state check.
+"""What a resource needs from its client: an executor, a pipeline to send through, a check.
 
-A Protocol, so resources and the batcher do not import the client class (no cycles), and
-tests can drive a resource with any object that has these three members.
+A Protocol, so resources do not import the client class (no cycles), and tests can drive a
+resource with any object that has these three members.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ._limiter import Bucket
 from ._transport import Request, Response
 
 if TYPE_CHECKING:
-    from ._batcher import Batcher
+    from ._execution import Executor
 
 __all__ = ["ClientCore"]
 
@@ -21,8 +21,8 @@ class ClientCore(Protocol):
     """The client as its resources see it."""
 
     @property
-    def batcher(self) -> Batcher | None:
-        """The batcher, or None when the client was made with ``batching=False``."""
+    def executor(self) -> Executor:
+        """Carries out single-record calls: the batcher, or the direct executor."""
         ...
 
     def check_open(self) -> None:
@@ -30,5 +30,5 @@ class ClientCore(Protocol):
         ...
 
     async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
-        """Send one request through the pipeline (limiter, transport, retry)."""
+        """Send one request through the pipeline (budget, transport, retry)."""
         ...

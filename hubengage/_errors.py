@@ -5,15 +5,15 @@ the edge where they arise: the transport maps aiohttp failures to :class:`Transp
 request pipeline maps a non-2xx response through :func:`error_from_response`, and the models
 raise :class:`InvalidInputError` for bad arguments before anything is sent.
 
-HubSpot's error bodies are treated as all-optional (wire notes §4): 5xx bodies are often HTML
-from the edge, 429 bodies carry ``policyName``/``errorType`` instead of ``category``.
+HubSpot's error bodies are treated as all-optional (``docs/hubspot-wire.md`` §4): 5xx bodies
+are often HTML from the edge, 429 bodies carry ``policyName``/``errorType`` instead of ``category``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -234,8 +234,8 @@ class ConflictError(APIError):
 class RateLimitError(APIError):
     """HTTP 429. ``policy_name`` is ``TEN_SECONDLY_ROLLING``, ``DAILY``, ``SECONDLY`` or None.
 
-    A search-bucket 429 has no policy name and category ``RATE_LIMITS`` (wire notes §1.5);
-    ``is_search_limit`` tells it apart. ``retry_after`` is the ``Retry-After`` header in
+    A search-bucket 429 has no policy name and category ``RATE_LIMITS`` (``docs/hubspot-wire.md``
+    §1.5); ``is_search_limit`` tells it apart. ``retry_after`` is the ``Retry-After`` header in
     seconds when HubSpot sent one.
     """
 
@@ -309,6 +309,31 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def invalid_input(
+    *validators: Any, message: Callable[[Any], str] | None = None, field: str | None = None
+) -> Callable[[Any, Any, Any], None]:
+    """``attrs`` validators whose failures raise :class:`InvalidInputError` naming the field.
+
+    ``attrs.validators.gt(0)`` and friends raise a plain ``ValueError``; the SDK's contract is
+    an ``InvalidInputError`` (a ``ValueError`` too) with ``.field`` set (``field``, by default
+    the attribute's name), so callers catch one class for every bad argument.
+    ``message(value)`` replaces attrs' own message.
+    """
+    import attrs
+
+    inner = attrs.validators.and_(*validators)
+
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        try:
+            inner(instance, attribute, value)
+        except (ValueError, TypeError) as exc:
+            text = message(value) if message is not None else str(exc.args[0] if exc.args
+                                                                   else exc)
+            raise InvalidInputError(text, field=field or attribute.name) from None
+
+    return check
 
 
 def error_class_for(status: int, body: Mapping[str, Any] | None) -> type[APIError]:

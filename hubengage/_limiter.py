@@ -1,9 +1,9 @@
 """HubSpot's request budgets: the rolling burst window, the daily quota, the search bucket.
 
-HubSpot counts a request against its rolling window when the request *arrives*, and a window
-of ``MAX`` requests per ``INTERVAL`` admits at most ``MAX`` arrivals in any ``INTERVAL``
-(wire notes §1). The client cannot see arrival times, so it uses a rule that is safe for any
-arrival instant between the moment it takes a slot and the moment the response comes back:
+HubSpot counts a request against its rolling window when the request *arrives*, and a window of
+``MAX`` requests per ``INTERVAL`` admits at most ``MAX`` arrivals in any ``INTERVAL``
+(``docs/hubspot-wire.md`` §1). The client cannot see arrival times, so it uses a rule that is safe
+for any arrival instant between the moment it takes a slot and the moment the response comes back:
 
     admit a new request at time ``t`` iff
         in_flight + #{released r : r + INTERVAL > t} + phantoms  <  MAX
@@ -51,16 +51,25 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from attrs.validators import gt, optional
 
 from ._clock import Clock, LoopClock
-from ._constants import DEFAULT_MAX_RETRY_AFTER
+from ._constants import (
+    BURST_INTERVAL_SECONDS,
+    DEFAULT_DAILY_COOLDOWN,
+    DEFAULT_DAILY_LIMIT,
+    DEFAULT_MAX_RETRY_AFTER,
+    MAX_BURST_PER_INTERVAL,
+    SEARCH_INTERVAL_SECONDS,
+    SEARCH_PER_INTERVAL,
+)
 from ._errors import (
     ClientClosedError,
     DailyLimitError,
     DeadlineExceededError,
     HubEngageError,
-    InvalidInputError,
     RateLimitError,
+    invalid_input,
 )
 
 __all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
@@ -73,9 +82,7 @@ class Bucket(enum.Enum):
     SEARCH = "search"
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise InvalidInputError(f"must be positive, got {value!r}", field=attribute.name)
+_POSITIVE = invalid_input(gt(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -95,13 +102,16 @@ class RateLimits:
     (see the module docstring); full batches are never delayed by it.
     """
 
-    requests_per_interval: int = attrs.field(default=100, validator=_positive)
-    interval_seconds: float = attrs.field(default=10.0, validator=_positive)
-    daily: int | None = attrs.field(default=250_000, validator=_positive)
-    search_per_second: int = attrs.field(default=5, validator=_positive)
-    search_interval_seconds: float = attrs.field(default=1.0, validator=_positive)
+    requests_per_interval: int = attrs.field(default=MAX_BURST_PER_INTERVAL, validator=_POSITIVE)
+    interval_seconds: float = attrs.field(default=BURST_INTERVAL_SECONDS, validator=_POSITIVE)
+    daily: int | None = attrs.field(default=DEFAULT_DAILY_LIMIT,
+                                    validator=invalid_input(optional(gt(0))))
+    search_per_second: int = attrs.field(default=SEARCH_PER_INTERVAL, validator=_POSITIVE)
+    search_interval_seconds: float = attrs.field(default=SEARCH_INTERVAL_SECONDS,
+                                                 validator=_POSITIVE)
     calibrate: bool = True
-    daily_cooldown_seconds: float = attrs.field(default=900.0, validator=_positive)
+    daily_cooldown_seconds: float = attrs.field(default=DEFAULT_DAILY_COOLDOWN,
+                                                validator=_POSITIVE)
     pacing: bool = True
 
 

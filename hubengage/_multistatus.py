@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ._calls import Op
 from ._errors import (
     APIError,
     HubEngageError,
@@ -42,7 +43,6 @@ from ._errors import (
 from ._matching import Fingerprint, RecordMatcher, canonical, fingerprint, fits
 from ._transport import Response
 from .models import CrmObject
-from .models._converter import crm_object_hook
 
 __all__ = ["CATEGORY_STATUS", "Decoded", "SentInput", "decode", "decode_record", "page_results"]
 
@@ -57,7 +57,7 @@ CATEGORY_STATUS: Mapping[str, int] = {
 }
 
 #: Operations whose inputs carry an ``objectWriteTraceId``.
-TRACED_OPS = frozenset({"create", "update", "upsert"})
+TRACED_OPS = frozenset({Op.CREATE, Op.UPDATE, Op.UPSERT})
 
 Outcome = CrmObject | HubEngageError | None
 
@@ -116,7 +116,7 @@ def item_error(entry: Mapping[str, Any], correlation_id: str | None) -> APIError
 
 
 def decode(
-    op: str,
+    op: Op | str,
     inputs: Sequence[SentInput],
     response: Response,
     *,
@@ -129,6 +129,7 @@ def decode(
     the ``idProperty`` the batch was sent with, if any; ``unmatchable`` the properties a
     created record cannot be recognised by (``ObjectType.unmatchable``).
     """
+    op = Op(op)
     n = len(inputs)
     correlation_id = response.correlation_id
     try:
@@ -159,9 +160,9 @@ def decode(
     unclaimed: list[CrmObject] = []
     traced = untraced = False
     matcher: RecordMatcher | None = None
-    structure = crm_object_hook()
+    structure = CrmObject.from_wire
     for raw in _entries(body, "results"):
-        record = structure(raw, CrmObject)
+        record = structure(raw)
         trace = record.object_write_trace_id
         index: int | None
         if trace is not None and op in TRACED_OPS:
@@ -172,7 +173,7 @@ def decode(
                 index = None  # labelled with one input's trace, describing another
         else:
             untraced = untraced or op in TRACED_OPS
-            if op == "create":
+            if op is Op.CREATE:
                 if matcher is None:
                     matcher = RecordMatcher(
                         [inp.fingerprint or fingerprint(inp.properties or {}, unmatchable)
@@ -197,40 +198,41 @@ def decode(
                 continue
             unclaimed.append(found[0])
             outcomes.append(OutcomeUnknownError(
-                f"HubSpot's batch/{op} response reports both a result (record {found[0].id}) "
+                f"HubSpot's batch/{op.value} response reports both a result (record {found[0].id}) "
                 f"and an error ({error}) for this input; it may or may not have been written",
-                operation=op, status=response.status, correlation_id=correlation_id,
+                operation=op.value, status=response.status, correlation_id=correlation_id,
             ))
         elif error is not None:
             outcomes.append(error)
-        elif op == "archive":
+        elif op is Op.ARCHIVE:
             outcomes.append(None)
         else:
             outcomes.append(OutcomeUnknownError(
-                f"HubSpot's batch/{op} response (HTTP {response.status}) names no result or "
+                f"HubSpot's batch/{op.value} response (HTTP {response.status}) names no result or "
                 "error that can be tied to this input without guessing; it may or may not "
                 "have been written",
-                operation=op, status=response.status, correlation_id=correlation_id,
+                operation=op.value, status=response.status, correlation_id=correlation_id,
             ))
     echoed = False if untraced else (True if traced else None)
     return Decoded(outcomes, unclaimed, echoed)
 
 
-def decode_record(op: str, response: Response) -> CrmObject:
+def decode_record(op: Op | str, response: Response) -> CrmObject:
     """The record a single-record endpoint answered with (create, read, update).
 
     A body that is not a record fails a read with :class:`MalformedResponseError` and a
     write with :class:`OutcomeUnknownError` (HubSpot may have carried it out).
     """
+    op = Op(op)
     try:
         body = response.json_object()
         if not isinstance(body.get("id"), str | int):
             raise response.malformed("the body is not a record (no 'id')")
     except MalformedResponseError as exc:
-        if op == "read":
+        if op is Op.READ:
             raise
         raise _unknown_after(op, exc, response) from exc
-    return crm_object_hook()(body, CrmObject)
+    return CrmObject.from_wire(body)
 
 
 def page_results(response: Response) -> tuple[list[Mapping[str, Any]], Mapping[str, Any]]:
@@ -254,7 +256,7 @@ def _record_key(record: CrmObject, id_property: str | None) -> Hashable | None:
 
 
 def _consistent(
-    op: str,
+    op: Op,
     record: CrmObject,
     sent: SentInput,
     index: int,
@@ -267,34 +269,34 @@ def _consistent(
     A create's record must carry the properties it sent; an update's or upsert's must not
     name another input by its id (or ``idProperty`` value).
     """
-    if op == "create":
+    if op is Op.CREATE:
         return fits(record.properties, sent.properties or {}, unmatchable)
     named = by_key.get(_record_key(record, id_property))
     return named is None or named == index
 
 
-def _body(op: str, response: Response) -> Mapping[str, Any] | None:
+def _body(op: Op, response: Response) -> Mapping[str, Any] | None:
     """The response body, checked for the shape every batch endpoint documents."""
-    if op == "archive" and not response.body.strip():
+    if op is Op.ARCHIVE and not response.body.strip():
         return None
     body = response.json_object()
     for name in ("results", "errors"):
         value = body.get(name)
         if value is not None and not isinstance(value, list):
             raise response.malformed(f"{name!r} is not a list")
-    if op != "archive" and "results" not in body:
+    if op is not Op.ARCHIVE and "results" not in body:
         raise response.malformed("the body has no 'results'")
     return body
 
 
-def _unknown_after(op: str, error: HubEngageError, response: Response) -> HubEngageError:
+def _unknown_after(op: Op, error: HubEngageError, response: Response) -> HubEngageError:
     """A read fails with the malformed-body error; a write's outcome is unknown."""
-    if op == "read":
+    if op is Op.READ:
         return error
     unknown = OutcomeUnknownError(
-        f"HubSpot answered batch/{op} with HTTP {response.status} but the body could not be "
+        f"HubSpot answered batch/{op.value} with HTTP {response.status} but the body could not be "
         f"read ({error}); the write may or may not have happened",
-        operation=op, status=response.status, correlation_id=response.correlation_id,
+        operation=op.value, status=response.status, correlation_id=response.correlation_id,
     )
     unknown.__cause__ = error
     return unknown

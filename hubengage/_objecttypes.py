@@ -1,7 +1,7 @@
 """The object-type table: names, type ids, required and known properties, enums, associations.
 
 One pure table shared by the SDK (validation before sending, default association type ids)
-and the emulator (what it accepts and rejects). Sources: §5 of ``hubspot-wire.md`` (required
+and the emulator (what it accepts and rejects). Sources: §5 of ``docs/hubspot-wire.md`` (required
 properties, enums, default HUBSPOT_DEFINED association type ids) and HubSpot's object guides.
 Nothing here performs I/O.
 """
@@ -12,6 +12,19 @@ import enum
 from collections.abc import Mapping
 
 import attrs
+
+from ._enums import (
+    CallDirection,
+    CallStatus,
+    CommunicationChannel,
+    EmailDirection,
+    EmailStatus,
+    MeetingOutcome,
+    TaskPriority,
+    TaskStatus,
+    TaskType,
+    enum_values,
+)
 
 __all__ = [
     "ASSOCIATION_TYPE_IDS",
@@ -27,10 +40,10 @@ __all__ = [
 class PropertyKind(enum.StrEnum):
     """How HubSpot stores a property's value, and so how it may echo it back normalised.
 
-    HubSpot returns every value as a string, but in its own normal form (wire notes §0.1,
-    §5): a ``DATETIME`` sent as epoch milliseconds or ISO 8601 with an offset comes back as
-    ISO 8601 UTC with milliseconds and ``Z``; a ``NUMBER`` as its plain decimal text; a
-    ``BOOL`` as ``true``/``false``; a ``MULTI`` (``;``-separated values) possibly reordered.
+    HubSpot returns every value as a string, but in its own normal form (``docs/hubspot-wire.md``
+    §0.1, §5): a ``DATETIME`` sent as epoch milliseconds or ISO 8601 with an offset comes back as
+    ISO 8601 UTC with milliseconds and ``Z``; a ``NUMBER`` as its plain decimal text; a ``BOOL`` as
+    ``true``/``false``; a ``MULTI`` (``;``-separated values) possibly reordered.
     """
 
     STRING = "string"
@@ -141,8 +154,8 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_email_bcc_email",
         ),
         enums={
-            "hs_email_direction": _fs("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"),
-            "hs_email_status": _fs("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"),
+            "hs_email_direction": enum_values(EmailDirection),
+            "hs_email_status": enum_values(EmailStatus),
         },
         engagement=True,
         kinds=_ENGAGEMENT_KINDS,
@@ -169,7 +182,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_communication_body",
         ),
         enums={
-            "hs_communication_channel_type": _fs("WHATS_APP", "LINKEDIN_MESSAGE", "SMS"),
+            "hs_communication_channel_type": enum_values(CommunicationChannel),
             "hs_communication_logged_from": _fs("CRM"),
         },
         engagement=True,
@@ -196,19 +209,8 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_call_source",
         ),
         enums={
-            "hs_call_direction": _fs("INBOUND", "OUTBOUND"),
-            "hs_call_status": _fs(
-                "BUSY",
-                "CALLING_CRM_USER",
-                "CANCELED",
-                "COMPLETED",
-                "CONNECTING",
-                "FAILED",
-                "IN_PROGRESS",
-                "NO_ANSWER",
-                "QUEUED",
-                "RINGING",
-            ),
+            "hs_call_direction": enum_values(CallDirection),
+            "hs_call_status": enum_values(CallStatus),
             "hs_call_source": _fs("INTEGRATIONS_PLATFORM"),
         },
         engagement=True,
@@ -232,9 +234,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_activity_type",
         ),
         enums={
-            "hs_meeting_outcome": _fs(
-                "SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"
-            ),
+            "hs_meeting_outcome": enum_values(MeetingOutcome),
         },
         engagement=True,
         kinds={**_ENGAGEMENT_KINDS, "hs_meeting_start_time": _D, "hs_meeting_end_time": _D},
@@ -263,10 +263,9 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
             "hs_task_reminders",
         ),
         enums={
-            # The docs list COMPLETED and NOT_STARTED; HubSpot's own agent skills add the rest.
-            "hs_task_status": _fs("COMPLETED", "NOT_STARTED", "IN_PROGRESS", "DEFERRED", "WAITING"),
-            "hs_task_priority": _fs("LOW", "MEDIUM", "HIGH"),
-            "hs_task_type": _fs("EMAIL", "CALL", "TODO"),
+            "hs_task_status": enum_values(TaskStatus),
+            "hs_task_priority": enum_values(TaskPriority),
+            "hs_task_type": enum_values(TaskType),
         },
         engagement=True,
         kinds={**_ENGAGEMENT_KINDS, "hs_task_reminders": _M},
@@ -371,7 +370,8 @@ def resolve_object_type(name_or_type_id: str) -> ObjectType | None:
     return known
 
 
-# Default HUBSPOT_DEFINED association type ids (wire notes §5), keyed (from name, to name).
+# Default HUBSPOT_DEFINED association type ids (``docs/hubspot-wire.md`` §5), keyed
+# (from name, to name).
 _ENGAGEMENT_TO: dict[str, tuple[int, int, int, int]] = {
     # engagement: (contact, company, deal, ticket)
     "emails": (198, 186, 210, 224),

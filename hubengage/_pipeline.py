@@ -1,9 +1,12 @@
-"""The request pipeline: RateLimiter.acquire → Transport.send → classify → RetryPolicy.
+"""The request pipeline: one loop of budget slot → transport → classify → retry policy.
 
 Every HTTP request the SDK makes, single or batch, goes through :meth:`RequestPipeline.send`,
-so rate limiting, retries, error classification and request stats live in exactly one loop.
-It returns a 2xx response (207 included: the multi-status decoder reads it) or raises the
-final error. It does not parse success bodies.
+so rate limiting, retries, error classification and request stats live in exactly one loop,
+and only this module takes and returns rate-limit slots. The batcher, which wants its slot
+*before* it drains its queue (whatever queued meanwhile rides along), asks for one with
+:meth:`RequestPipeline.reserve` and sends through the :class:`Reservation`. The pipeline
+returns a 2xx response (207 included: the multi-status decoder reads it) or raises the
+final error; it does not parse success bodies.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ._retry import RetryPolicy, may_have_been_processed
 from ._stats import ClientStats
 from ._transport import Request, Response, Transport
 
-__all__ = ["RequestPipeline"]
+__all__ = ["RequestPipeline", "Reservation"]
 
 logger = logging.getLogger("hubengage")
 
@@ -77,28 +80,53 @@ class RequestPipeline:
         """Wait until no request is in this pipeline (sending, retrying or waiting)."""
         await self._idle.wait()
 
-    async def send(
-        self, request: Request, *, bucket: Bucket = Bucket.BURST, slot: Slot | None = None
-    ) -> Response:
+    async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
         """Send ``request`` until it succeeds or the retry policy gives up.
 
         Returns the first 2xx response. Raises the last ``HubEngageError`` when the policy
         says stop, ``DailyLimitError`` at once (nothing sent) when the daily quota is spent,
         and ``DeadlineExceededError`` when the time budget of the retry policy runs out
         while waiting for the rate limiter. Cancellation propagates untouched and frees the
-        limiter slot. ``slot`` is a limiter slot the caller already holds for the first
-        attempt (the batcher takes its slot before it drains its queue); retries take fresh
-        slots. A response that follows failed attempts HubSpot may have processed carries
-        their count in ``uncertain_attempts``.
+        limiter slot. A response that follows failed attempts HubSpot may have processed
+        carries their count in ``uncertain_attempts``.
         """
+        self._enter()
+        try:
+            return await self._send(request, bucket, None)
+        finally:
+            self._leave()
+
+    async def reserve(self, bucket: Bucket = Bucket.BURST) -> Reservation:
+        """Wait for a slot for a request still to be built (the batcher's "slot, then drain").
+
+        Raises as :meth:`send` does while waiting (daily quota, deadline, closing). The
+        reservation must end with :meth:`Reservation.send` or :meth:`Reservation.abandon`.
+        """
+        self._enter()
+        try:
+            deadline = self.clock.now() + self.retry.config.max_elapsed_seconds
+            slot = await self.limiter.acquire(bucket, deadline=deadline)
+        except BaseException:
+            self._leave()
+            raise
+        return Reservation(self, bucket, slot)
+
+    def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
+        """Seconds a partial batch should linger before it is sent (see ``_limiter``)."""
+        return self.limiter.pacing_delay(bucket)
+
+    def spend_pacing(self, bucket: Bucket = Bucket.BURST) -> None:
+        """A partial batch is being sent: spend a unit of the pacing budget."""
+        self.limiter.spend_pacing(bucket)
+
+    def _enter(self) -> None:
         self._in_flight += 1
         self._idle.clear()
-        try:
-            return await self._send(request, bucket, slot)
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
+
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        if not self._in_flight:
+            self._idle.set()
 
     async def _send(self, request: Request, bucket: Bucket, slot: Slot | None) -> Response:
         started = self.clock.now()
@@ -179,3 +207,36 @@ class RequestPipeline:
             self.stats.rate_limited[policy] += 1
             self.limiter.on_rate_limited(error, bucket)
         return error
+
+
+class Reservation:
+    """A rate-limit slot held for one request that is not built yet.
+
+    Obtained from :meth:`RequestPipeline.reserve`; ended exactly once, by :meth:`send` (the
+    first attempt uses the slot, retries take fresh ones) or :meth:`abandon` (nothing to
+    send: the slot is given back at once).
+    """
+
+    __slots__ = ("_bucket", "_pipeline", "_slot")
+
+    def __init__(self, pipeline: RequestPipeline, bucket: Bucket, slot: Slot) -> None:
+        self._pipeline = pipeline
+        self._bucket = bucket
+        self._slot: Slot | None = slot
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` as :meth:`RequestPipeline.send` does, on the reserved slot."""
+        slot, self._slot = self._slot, None
+        if slot is None:
+            raise RuntimeError("this reservation was already used")
+        try:
+            return await self._pipeline._send(request, self._bucket, slot)
+        finally:
+            self._pipeline._leave()
+
+    def abandon(self) -> None:
+        """Give the slot back unused. Idempotent; a no-op after :meth:`send`."""
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._pipeline.limiter.abandon(slot)
+            self._pipeline._leave()

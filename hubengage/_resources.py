@@ -1,50 +1,44 @@
 """Resources: the per-object-type API (``hs.emails``, ``hs.contacts``, ``hs.objects("0-3")``).
 
-An :class:`ObjectResource` turns a caller's arguments into wire values (through the models'
-validation) and hands them to the client's core: writes and reads by id go to the batcher when
-batching is on, to the single-record endpoints otherwise; list, search and associations always
-use their own endpoints. It re-implements nothing the pipeline or the batcher do.
+An :class:`ObjectResource` turns a caller's arguments into a :class:`~hubengage._calls.Call`
+(validated once, through the models) and hands it to the client's executor, batched or
+direct, without knowing which (``hubengage._execution``). List, search and associations,
+which no batch endpoint serves, go through the pipeline on their own endpoints. It
+re-implements nothing the executors or the pipeline do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ._batcher import ARCHIVE, CREATE, READ, UPDATE, UPSERT
 from ._bulk import NewRecord, OnSent, Outcome, RecordUpdate, run_bulk
-from ._errors import InvalidInputError
-from ._limiter import Bucket
-from ._matching import Fingerprint
-from ._multistatus import decode, decode_record, page_results
-from ._objecttypes import ObjectType, resolve_object_type
-from ._search import (
+from ._calls import Call, Op, Target
+from ._constants import (
+    DEFAULT_BULK_WINDOW,
+    MAX_LIST_PAGE_SIZE,
     MAX_SEARCH_PAGE_SIZE,
     SEARCH_RESULT_CAP,
-    Filter,
-    Sort,
-    build_search_body,
-    warn_truncated,
 )
+from ._errors import InvalidInputError
+from ._execution import OnSent as CallOnSent
+from ._limiter import Bucket
+from ._multistatus import page_results
+from ._objecttypes import ObjectType, resolve_object_type
+from ._search import Filter, Sort, build_search_body, warn_truncated
 from ._transport import Request, Response, path_segment
-from .models import AssociatedId, Association, CrmObject, to_wire_properties
+from .models import AssociatedId, Association, CrmObject
+from .models._converter import to_wire_properties
 
 if TYPE_CHECKING:
     from ._core import ClientCore
 
-__all__ = ["EngagementResource", "ObjectResource", "RecordResource"]
-
-#: HubSpot's page-size cap for list.
-MAX_LIST_PAGE_SIZE = 100
-#: Inputs a bulk call keeps read but not yet yielded, by default (memory stays flat).
-DEFAULT_BULK_WINDOW = 5_000
+__all__ = ["ObjectResource", "RecordResource"]
 
 Inputs = Iterable[Any] | AsyncIterable[Any]
-
-Properties = Mapping[str, object]
 
 
 def check_record_id(value: object, field: str = "record_id") -> str:
@@ -60,12 +54,17 @@ def check_record_id(value: object, field: str = "record_id") -> str:
     return text
 
 
-def _csv(values: Sequence[str] | None, field: str) -> str | None:
+def _names(values: Sequence[str] | None, field: str) -> tuple[str, ...]:
     if values is None:
-        return None
+        return ()
     if isinstance(values, str):
         raise InvalidInputError("must be a list of names, not a string", field=field)
-    return ",".join(values)
+    return tuple(values)
+
+
+def _csv(values: Sequence[str] | None, field: str) -> str | None:
+    names = _names(values, field)
+    return ",".join(names) if names else None
 
 
 class ObjectResource:
@@ -79,27 +78,23 @@ class ObjectResource:
         if not isinstance(object_type, str) or not object_type.strip():
             raise InvalidInputError("must be an object type name or id", field="object_type")
         self._core = core
-        known: ObjectType | None = resolve_object_type(object_type)
+        self._target = Target(object_type)
         #: The known type's description, or None for custom objects.
-        self.type_info = known
+        self.type_info: ObjectType | None = self._target.known
         #: The name used in paths: the plural name of a known type, else as given.
-        self.object_type = known.name if known else object_type.strip()
-        self._path = f"/crm/v3/objects/{path_segment(self.object_type, field='object_type')}"
+        self.object_type = self._target.name
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.object_type!r})"
 
-    # -- wire helpers -------------------------------------------------------------------
-
-    def _record_path(self, record_id: str) -> str:
-        return f"{self._path}/{path_segment(record_id, field='record_id')}"
+    # -- building calls (validated here, once) ------------------------------------------
 
     def _properties(self, item: Any, *, create: bool) -> dict[str, str]:
         return to_wire_properties(self.object_type, item, create=create)
 
     def _associations(
         self, associations: Iterable[Association] | None
-    ) -> list[dict[str, Any]] | None:
+    ) -> builtins.list[dict[str, Any]] | None:
         if associations is None:
             return None
         out = []
@@ -111,6 +106,57 @@ class ObjectResource:
                 )
             out.append(assoc.to_wire(self.object_type))
         return out
+
+    def _create_call(self, item: Any, associations: Iterable[Association] | None) -> Call:
+        if isinstance(item, NewRecord):
+            if associations is not None:
+                raise InvalidInputError("give associations in the NewRecord or the call, "
+                                        "not both", field="associations")
+            item, associations = item.properties, item.associations
+        return Call(Op.CREATE, self._target, properties=self._properties(item, create=True),
+                    associations=self._associations(associations))
+
+    def _read_call(
+        self,
+        record_id: object,
+        properties: Sequence[str] | None,
+        associations: Sequence[str] | None,
+        archived: bool,
+        id_property: str | None,
+    ) -> Call:
+        return Call(Op.READ, self._target, key=check_record_id(record_id),
+                    read_properties=_names(properties, "properties"), archived=archived,
+                    id_property=id_property,
+                    with_associations=_names(associations, "associations"))
+
+    def _update_call(self, record_id: object, item: Any, id_property: str | None) -> Call:
+        key = check_record_id(record_id)
+        properties = self._properties(item, create=False)
+        if not properties:
+            raise InvalidInputError("nothing to update", field="properties")
+        return Call(Op.UPDATE, self._target, key=key, properties=properties,
+                    id_property=id_property)
+
+    def _upsert_call(self, item: Any, id_property: str) -> Call:
+        if not isinstance(id_property, str) or not id_property:
+            raise InvalidInputError("must name a unique-value property", field="id_property")
+        if isinstance(item, NewRecord):
+            item = item.properties
+        properties = self._properties(item, create=True)
+        id_value = properties.get(id_property)
+        if not id_value:
+            raise InvalidInputError(
+                "the upsert key property must have a value", field=id_property
+            )
+        return Call(Op.UPSERT, self._target, key=id_value, properties=properties,
+                    id_property=id_property)
+
+    def _archive_call(self, record_id: object) -> Call:
+        return Call(Op.ARCHIVE, self._target, key=check_record_id(record_id))
+
+    async def _run(self, call: Call) -> Any:
+        self._core.check_open()
+        return await self._core.executor.run(call)
 
     async def _send(
         self,
@@ -134,20 +180,8 @@ class ObjectResource:
 
         With batching on (the default), the call joins the next ``batch/create`` request.
         """
-        properties = self._properties(item, create=True)
-        wire_assocs = self._associations(associations)
-        self._core.check_open()
-        if self._core.batcher is not None:
-            return await self._core.batcher.create(self.object_type, properties, wire_assocs)
-        return await self._create_single(properties, wire_assocs)
-
-    async def _create_single(
-        self, properties: dict[str, str], associations: builtins.list[dict[str, Any]] | None
-    ) -> CrmObject:
-        body: dict[str, Any] = {"properties": properties}
-        if associations:
-            body["associations"] = associations
-        return decode_record(CREATE, await self._send("POST", self._path, "create", json=body))
+        result: CrmObject = await self._run(self._create_call(item, associations))
+        return result
 
     async def get(
         self,
@@ -163,35 +197,9 @@ class ObjectResource:
         Raises :class:`NotFoundError` when it does not exist. Reads without ``associations``
         are batched into ``batch/read`` when batching is on.
         """
-        rid = check_record_id(record_id)
-        self._core.check_open()
-        if self._core.batcher is not None and not associations:
-            return await self._core.batcher.read(
-                self.object_type, rid, tuple(properties or ()), archived, id_property
-            )
-        return await self._get_single(
-            rid, tuple(properties or ()), tuple(associations or ()), archived, id_property
-        )
-
-    async def _get_single(
-        self,
-        rid: str,
-        properties: Sequence[str],
-        associations: Sequence[str],
-        archived: bool,
-        id_property: str | None,
-    ) -> CrmObject:
-        params: builtins.list[tuple[str, str]] = [("archived", "true" if archived else "false")]
-        props = _csv(properties, "properties")
-        if props:
-            params.append(("properties", props))
-        assocs = _csv(associations, "associations")
-        if assocs:
-            params.append(("associations", assocs))
-        if id_property:
-            params.append(("idProperty", id_property))
-        path = self._record_path(rid)
-        return decode_record(READ, await self._send("GET", path, "get", params=params))
+        call = self._read_call(record_id, properties, associations, archived, id_property)
+        result: CrmObject = await self._run(call)
+        return result
 
     async def update(
         self, record_id: str | int, item: Any, *, id_property: str | None = None
@@ -200,75 +208,20 @@ class ObjectResource:
 
         Calls on the same id complete in the order they were made.
         """
-        rid = check_record_id(record_id)
-        properties = self._properties(item, create=False)
-        if not properties:
-            raise InvalidInputError("nothing to update", field="properties")
-        self._core.check_open()
-        if self._core.batcher is not None:
-            return await self._core.batcher.update(self.object_type, rid, properties, id_property)
-        return await self._update_single(rid, properties, id_property)
-
-    async def _update_single(
-        self, rid: str, properties: dict[str, str], id_property: str | None
-    ) -> CrmObject:
-        params = [("idProperty", id_property)] if id_property else []
-        path = self._record_path(rid)
-        body = {"properties": properties}
-        return decode_record(
-            UPDATE, await self._send("PATCH", path, "update", json=body, params=params)
-        )
+        result: CrmObject = await self._run(self._update_call(record_id, item, id_property))
+        return result
 
     async def archive(self, record_id: str | int) -> None:
         """Archive (delete) one record. Archiving a missing id is not an error (HubSpot: 204)."""
-        rid = check_record_id(record_id)
-        self._core.check_open()
-        if self._core.batcher is not None:
-            await self._core.batcher.archive(self.object_type, rid)
-            return
-        await self._archive_single(rid)
-
-    async def _archive_single(self, rid: str) -> None:
-        await self._send("DELETE", self._record_path(rid), "archive")
+        await self._run(self._archive_call(record_id))
 
     async def upsert(self, item: Any, *, id_property: str) -> CrmObject:
         """Create or update one record by a unique-value property (``batch/upsert``).
 
         ``item`` must carry a value for ``id_property``; ``record.new`` says which happened.
         """
-        properties, id_value = self._upsert_input(item, id_property)
-        self._core.check_open()
-        batcher = self._core.batcher
-        if batcher is not None:
-            return await batcher.upsert(self.object_type, id_value, properties, id_property)
-        return await self._upsert_single(id_value, properties, id_property)
-
-    def _upsert_input(self, item: Any, id_property: str) -> tuple[dict[str, str], str]:
-        if not isinstance(id_property, str) or not id_property:
-            raise InvalidInputError("must name a unique-value property", field="id_property")
-        properties = self._properties(item, create=True)
-        id_value = properties.get(id_property)
-        if not id_value:
-            raise InvalidInputError(
-                "the upsert key property must have a value", field=id_property
-            )
-        return properties, id_value
-
-    async def _upsert_single(
-        self, id_value: str, properties: dict[str, str], id_property: str
-    ) -> CrmObject:
-        """Without the batcher: a one-input ``batch/upsert`` (HubSpot has no single upsert)."""
-        body = {"inputs": [{"id": id_value, "idProperty": id_property, "properties": properties}]}
-        request = Request(method="POST", path=f"{self._path}/batch/upsert", json=body,
-                          endpoint="batch/upsert")
-        response = await self._core.send(request)
-        decoded = decode(UPSERT, [_Sent(id_value, properties)], response,
-                         id_property=id_property)
-        outcome = decoded.outcomes[0]
-        if isinstance(outcome, BaseException):
-            raise outcome
-        assert outcome is not None
-        return outcome
+        result: CrmObject = await self._run(self._upsert_call(item, id_property))
+        return result
 
     # -- bulk -------------------------------------------------------------------------------
 
@@ -294,8 +247,8 @@ class ObjectResource:
         in flight complete. If HubSpot rejects the token (401, or 403 for missing scopes)
         the run stops sending: every input not yet sent is yielded withdrawn with that error.
         """
-        return run_bulk(items, self._submit_create, window=window, ordered=ordered,
-                        stop=stop, on_sent=on_sent)
+        return self._bulk(items, lambda item: self._create_call(item, None), window=window,
+                          ordered=ordered, stop=stop, on_sent=on_sent)
 
     def upsert_many(
         self,
@@ -313,8 +266,8 @@ class ObjectResource:
         ``id_property``. Writing by a unique key is idempotent: re-running an upsert after a
         crash writes each record once.
         """
-        return run_bulk(items, partial(self._submit_upsert, id_property=id_property),
-                        window=window, ordered=ordered, stop=stop, on_sent=on_sent)
+        return self._bulk(items, partial(self._upsert_call, id_property=id_property),
+                          window=window, ordered=ordered, stop=stop, on_sent=on_sent)
 
     def update_many(
         self,
@@ -330,8 +283,20 @@ class ObjectResource:
 
         ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
         """
-        return run_bulk(items, partial(self._submit_update, id_property=id_property),
-                        window=window, ordered=ordered, stop=stop, on_sent=on_sent)
+        def call(value: Any) -> Call:
+            if isinstance(value, RecordUpdate):
+                rid, item = value.id, value.properties
+            elif isinstance(value, tuple) and len(value) == 2:
+                rid, item = value
+            else:
+                raise InvalidInputError(
+                    "must be a RecordUpdate or an (id, properties) pair, "
+                    f"not {type(value).__name__}", field="items",
+                )
+            return self._update_call(rid, item, id_property)
+
+        return self._bulk(items, call, window=window, ordered=ordered, stop=stop,
+                          on_sent=on_sent)
 
     def archive_many(
         self,
@@ -346,8 +311,8 @@ class ObjectResource:
 
         ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
         """
-        return run_bulk(ids, self._submit_archive, window=window, ordered=ordered,
-                        stop=stop, on_sent=on_sent)
+        return self._bulk(ids, self._archive_call, window=window, ordered=ordered, stop=stop,
+                          on_sent=on_sent)
 
     def read_many(
         self,
@@ -361,95 +326,31 @@ class ObjectResource:
         stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
         """Read a record per id (``batch/read``); a missing id yields ``NotFoundError``."""
-        submit = partial(self._submit_read, properties=tuple(properties or ()),
-                         archived=archived, id_property=id_property)
-        return run_bulk(ids, submit, window=window, ordered=ordered, stop=stop)
-
-    def _new_record(self, value: Any) -> tuple[dict[str, str], list[dict[str, Any]] | None]:
-        if isinstance(value, NewRecord):
-            return (self._properties(value.properties, create=True),
-                    self._associations(value.associations))
-        return self._properties(value, create=True), None
-
-    async def _submit(
-        self, op: str, on_sent: Callable[[], None], single: Any, **fields: Any
-    ) -> asyncio.Future[Any]:
-        """Queue one bulk input on the batcher, or run it as a single call without one."""
-        self._core.check_open()
-        batcher = self._core.batcher
-        if batcher is not None:
-            future: asyncio.Future[Any] = await batcher.submit(
-                self.object_type, op, on_sent=on_sent, **fields
-            )
-            return future
-        on_sent()
-        task: asyncio.Future[Any] = asyncio.ensure_future(single())
-        return task
-
-    async def _submit_create(
-        self, index: int, value: Any, on_sent: Callable[[], None]
-    ) -> asyncio.Future[Any]:
-        properties, assocs = self._new_record(value)
-        return await self._submit(
-            CREATE, on_sent, partial(self._create_single, properties, assocs),
-            properties=properties, associations=assocs,
+        names = _names(properties, "properties")
+        return self._bulk(
+            ids, lambda rid: self._read_call(rid, names, None, archived, id_property),
+            window=window, ordered=ordered, stop=stop,
         )
 
-    async def _submit_upsert(
-        self, index: int, value: Any, on_sent: Callable[[], None], *, id_property: str
-    ) -> asyncio.Future[Any]:
-        properties, id_value = self._upsert_input(
-            value.properties if isinstance(value, NewRecord) else value, id_property
-        )
-        return await self._submit(
-            UPSERT, on_sent, partial(self._upsert_single, id_value, properties, id_property),
-            key=id_value, properties=properties, id_property=id_property,
-        )
-
-    async def _submit_update(
-        self, index: int, value: Any, on_sent: Callable[[], None], *, id_property: str | None
-    ) -> asyncio.Future[Any]:
-        if isinstance(value, RecordUpdate):
-            rid, item = value.id, value.properties
-        elif isinstance(value, tuple) and len(value) == 2:
-            rid, item = value
-        else:
-            raise InvalidInputError(
-                f"must be a RecordUpdate or an (id, properties) pair, not {type(value).__name__}",
-                field="items",
-            )
-        key = check_record_id(rid)
-        properties = self._properties(item, create=False)
-        if not properties:
-            raise InvalidInputError("nothing to update", field="properties")
-        return await self._submit(
-            UPDATE, on_sent, partial(self._update_single, key, properties, id_property),
-            key=key, properties=properties, id_property=id_property,
-        )
-
-    async def _submit_archive(
-        self, index: int, value: Any, on_sent: Callable[[], None]
-    ) -> asyncio.Future[Any]:
-        key = check_record_id(value)
-        return await self._submit(
-            ARCHIVE, on_sent, partial(self._archive_single, key), key=key
-        )
-
-    async def _submit_read(
+    def _bulk(
         self,
-        index: int,
-        value: Any,
-        on_sent: Callable[[], None],
+        items: Inputs,
+        make_call: Any,
         *,
-        properties: tuple[str, ...],
-        archived: bool,
-        id_property: str | None,
-    ) -> asyncio.Future[Any]:
-        key = check_record_id(value)
-        return await self._submit(
-            READ, on_sent, partial(self._get_single, key, properties, (), archived, id_property),
-            key=key, read_properties=properties, archived=archived, id_property=id_property,
-        )
+        window: int,
+        ordered: bool,
+        stop: asyncio.Event | None,
+        on_sent: OnSent | None = None,
+    ) -> AsyncIterator[Outcome[Any]]:
+        """``run_bulk`` with each input turned into a call and submitted to the executor."""
+
+        async def submit(index: int, value: Any, sent: CallOnSent) -> asyncio.Future[Any]:
+            call = make_call(value)  # InvalidInputError: this input fails alone, unsent
+            self._core.check_open()
+            return await self._core.executor.submit(call, sent)
+
+        return run_bulk(items, submit, window=window, ordered=ordered, stop=stop,
+                        on_sent=on_sent)
 
     # -- list and search ------------------------------------------------------------------
 
@@ -479,7 +380,7 @@ class ObjectResource:
             self._core.check_open()
             params = [*base, ("after", after)] if after else base
             results, page = page_results(
-                await self._send("GET", self._path, "list", params=params)
+                await self._send("GET", self._target.path, "list", params=params)
             )
             for raw in results:
                 yield CrmObject.from_wire(raw)
@@ -514,7 +415,7 @@ class ObjectResource:
             properties=properties,
             limit=page_size,
         )
-        path = f"{self._path}/search"
+        path = f"{self._target.path}/search"
         offset = 0
         while True:
             self._core.check_open()
@@ -544,7 +445,8 @@ class ObjectResource:
         rid = check_record_id(record_id)
         target = resolve_object_type(to_type)
         to_name = target.name if target else to_type
-        path = f"{self._record_path(rid)}/associations/{path_segment(to_name, field='to_type')}"
+        path = (f"{self._target.path}/{path_segment(rid, field='record_id')}/associations/"
+                f"{path_segment(to_name, field='to_type')}")
         if to_id is not None:
             path += f"/{path_segment(check_record_id(to_id, 'to_id'), field='to_id')}"
         return path, to_name
@@ -593,27 +495,11 @@ class ObjectResource:
                 return found
 
 
-class _Sent:
-    """One input as the multi-status decoder sees it (for calls made without the batcher)."""
-
-    __slots__ = ("fingerprint", "key", "properties", "trace_id")
-
-    def __init__(self, key: str, properties: dict[str, str]) -> None:
-        self.key: str | None = key
-        self.properties: Mapping[str, str] | None = properties
-        self.trace_id: str | None = None
-        self.fingerprint: Fingerprint | None = None
-
-
 def _next_after(page: Mapping[str, Any]) -> str | None:
     paging = page.get("paging") or {}
     nxt = paging.get("next") or {}
     after = nxt.get("after")
     return str(after) if after not in (None, "") else None
-
-
-class EngagementResource(ObjectResource):
-    """An engagement type (emails, calls, ...): the same operations, typed models accepted."""
 
 
 class RecordResource(ObjectResource):

@@ -1,6 +1,6 @@
 """The retry policy: a pure function from (error, attempt, time spent) to retry-or-not and a wait.
 
-No I/O here; the pipeline sleeps. What is retried (wire notes §4, §6.3):
+No I/O here; the pipeline sleeps. What is retried (``docs/hubspot-wire.md`` §4, §6.3):
 
 - 429 ``TEN_SECONDLY_ROLLING`` (or a 429 without a policy): at once, or after ``Retry-After``;
   the rate limiter pauses the bucket for the rest of the window, so the retry waits there.
@@ -24,13 +24,20 @@ exactly-once, and the README says so.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import Any
 
 import attrs
 import backoff
+from attrs.validators import ge
 
-from ._constants import DEFAULT_MAX_RETRY_AFTER
+from ._constants import (
+    DEFAULT_INITIAL_BACKOFF,
+    DEFAULT_LOCKED_BACKOFF,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_ELAPSED_SECONDS,
+    DEFAULT_MAX_RETRY_AFTER,
+    SEARCH_RETRY_DELAY,
+)
 from ._errors import (
     DailyLimitError,
     HubEngageError,
@@ -38,18 +45,11 @@ from ._errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    invalid_input,
 )
 
 __all__ = ["RetryConfig", "RetryDecision", "RetryPolicy", "may_have_been_processed"]
 
-#: Defaults, named so the README and tests quote the same numbers.
-DEFAULT_MAX_ATTEMPTS = 6
-DEFAULT_MAX_ELAPSED_SECONDS = 120.0
-DEFAULT_INITIAL_BACKOFF = 0.5
-DEFAULT_MAX_BACKOFF = 30.0
-DEFAULT_LOCKED_BACKOFF = 2.0
-#: Wait after a search-bucket 429 without ``Retry-After`` (the bucket is per second).
-SEARCH_RETRY_DELAY = 1.0
 
 
 def may_have_been_processed(error: BaseException) -> bool:
@@ -65,12 +65,7 @@ def may_have_been_processed(error: BaseException) -> bool:
     return isinstance(error, ServerError) and error.status >= 500
 
 
-def _at_least(minimum: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value < minimum:
-            raise InvalidInputError(f"must be >= {minimum}, got {value!r}", field=attribute.name)
-
-    return check
+_NOT_NEGATIVE = invalid_input(ge(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -84,16 +79,16 @@ class RetryConfig:
     pause after a 429) is obeyed for at most ``max_retry_after`` seconds.
     """
 
-    max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=_at_least(1))
+    max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=invalid_input(ge(1)))
     max_elapsed_seconds: float = attrs.field(
         default=DEFAULT_MAX_ELAPSED_SECONDS,
-        validator=_at_least(0),
+        validator=_NOT_NEGATIVE,
     )
-    initial_backoff: float = attrs.field(default=DEFAULT_INITIAL_BACKOFF, validator=_at_least(0))
-    max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=_at_least(0))
-    locked_backoff: float = attrs.field(default=DEFAULT_LOCKED_BACKOFF, validator=_at_least(0))
+    initial_backoff: float = attrs.field(default=DEFAULT_INITIAL_BACKOFF, validator=_NOT_NEGATIVE)
+    max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=_NOT_NEGATIVE)
+    locked_backoff: float = attrs.field(default=DEFAULT_LOCKED_BACKOFF, validator=_NOT_NEGATIVE)
     jitter: bool = True
-    max_retry_after: float = attrs.field(default=DEFAULT_MAX_RETRY_AFTER, validator=_at_least(0))
+    max_retry_after: float = attrs.field(default=DEFAULT_MAX_RETRY_AFTER, validator=_NOT_NEGATIVE)
 
 
 @attrs.frozen

@@ -1,8 +1,8 @@
 """Search query values: :class:`Filter`, :class:`Sort`, and the search request body.
 
-Pure: builds HubSpot's ``PublicObjectSearchRequest`` body (wire notes §3) and checks the limits
-HubSpot enforces (5 filter groups, 6 filters per group, 18 in all, one sort, 3,000 characters)
-before anything is sent, so a bad query is an ``InvalidInputError`` naming the field.
+Pure: builds HubSpot's ``PublicObjectSearchRequest`` body (``docs/hubspot-wire.md`` §3) and checks
+the limits HubSpot enforces (5 filter groups, 6 filters per group, 18 in all, one sort, 3,000
+characters) before anything is sent, so a bad query is an ``InvalidInputError`` naming the field.
 """
 
 from __future__ import annotations
@@ -16,25 +16,22 @@ from typing import Any
 
 import attrs
 
+from ._constants import (
+    MAX_FILTER_GROUPS,
+    MAX_FILTERS,
+    MAX_FILTERS_PER_GROUP,
+    MAX_SEARCH_BODY_CHARS,
+    SEARCH_RESULT_CAP,
+)
 from ._errors import InvalidInputError
 
 __all__ = [
-    "MAX_SEARCH_PAGE_SIZE",
-    "SEARCH_RESULT_CAP",
     "Filter",
     "SearchResultsTruncatedWarning",
     "Sort",
     "build_search_body",
 ]
 
-#: HubSpot's page size cap for search.
-MAX_SEARCH_PAGE_SIZE = 200
-#: HubSpot returns at most this many results for one query; paging past it is a 400.
-SEARCH_RESULT_CAP = 10_000
-MAX_FILTER_GROUPS = 5
-MAX_FILTERS_PER_GROUP = 6
-MAX_FILTERS = 18
-MAX_BODY_CHARS = 3000
 
 OPERATORS = frozenset(
     {
@@ -190,9 +187,9 @@ def build_search_body(
         body["query"] = query
     if properties:
         body["properties"] = list(properties)
-    if len(json.dumps(body)) > MAX_BODY_CHARS:
+    if len(json.dumps(body)) > MAX_SEARCH_BODY_CHARS:
         raise InvalidInputError(
-            f"the search request is over HubSpot's {MAX_BODY_CHARS}-character limit",
+            f"the search request is over HubSpot's {MAX_SEARCH_BODY_CHARS}-character limit",
             field="query",
         )
     return body

@@ -22,6 +22,12 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._constants import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+)
 from ._errors import (
     ClientClosedError,
     InvalidInputError,
@@ -31,8 +37,6 @@ from ._errors import (
 )
 
 __all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_TIMEOUT",
     "AiohttpTransport",
     "Request",
     "Response",
@@ -40,14 +44,6 @@ __all__ = [
     "path_segment",
 ]
 
-#: Seconds a whole request may take (connect, send, wait, read) before it is abandoned.
-DEFAULT_TIMEOUT = 30.0
-#: Seconds to establish a connection (including a free slot in the connection pool).
-DEFAULT_CONNECT_TIMEOUT = 10.0
-#: Connections kept per client; the in-flight batch cap keeps far fewer busy.
-DEFAULT_MAX_CONNECTIONS = 32
-
-_USER_AGENT = "hubengage/0.1 (+python; asyncio)"
 
 
 @attrs.frozen(kw_only=True)
@@ -186,7 +182,7 @@ class AiohttpTransport:
         self._headers = {
             "Authorization": f"Bearer {access_token}",
             "Accept": "application/json",
-            "User-Agent": _USER_AGENT,
+            "User-Agent": USER_AGENT,
         }
         self._timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=connect_timeout, connect=connect_timeout

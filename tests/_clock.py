@@ -12,7 +12,8 @@ No test ever waits on a real clock::
     task = asyncio.create_task(limiter.acquire())
     await clock.advance(10.0)
 
-Import it from other tests as ``from tests._clock import ManualClock``.
+Import it from other tests as ``from tests._clock import ManualClock``; ``settle()`` is the
+same "run the loop until idle" for tests on the real clock.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import asyncio
 import heapq
 import itertools
 
-__all__ = ["ManualClock"]
+__all__ = ["ManualClock", "settle"]
 
 #: Upper bound on event-loop turns ``settle()`` spends waiting for the loop to go idle.
 MAX_SETTLE_ROUNDS = 1_000
@@ -87,15 +88,7 @@ class ManualClock:
 
     async def settle(self) -> None:
         """Let the event loop run until it has nothing ready, without moving time."""
-        loop = asyncio.get_running_loop()
-        ready = getattr(loop, "_ready", None)  # CPython's queue of runnable callbacks
-        for round_ in range(MAX_SETTLE_ROUNDS):
-            await asyncio.sleep(0)
-            if ready is None:
-                if round_ >= 50:  # unknown loop: a generous fixed number of turns
-                    return
-            elif not ready:
-                return
+        await settle()
 
     def _wake_due(self) -> None:
         while self._sleepers and self._sleepers[0][0] <= self._now:
@@ -109,3 +102,20 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now!r}, sleepers={self.sleepers})"
+
+
+async def settle() -> None:
+    """Let the event loop run until it has nothing ready (timers are not waited for).
+
+    The explicit "let everything that can happen now happen" of a test, for any clock: it
+    never waits on real time, so it replaces ``await asyncio.sleep(0.01)``.
+    """
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)  # CPython's queue of runnable callbacks
+    for round_ in range(MAX_SETTLE_ROUNDS):
+        await asyncio.sleep(0)
+        if ready is None:
+            if round_ >= 50:  # unknown loop: a generous fixed number of turns
+                return
+        elif not ready:
+            return

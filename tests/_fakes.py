@@ -21,6 +21,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 NOW = "2026-01-15T10:00:00.000Z"
 
+#: Seconds a test waits for an event that should happen at once before it fails (a bound on
+#: failure only: nothing ever waits this long when the code under test is right).
+WAIT_LIMIT = 5.0
+
 
 def json_response(status: int, body: Any, **headers: str) -> Response:
     """A JSON response with a correlation id."""
@@ -96,18 +100,35 @@ class MiniHubSpot:
 
 
 class ScriptedTransport:
-    """A :class:`hubengage.Transport` that records requests and answers through a handler."""
+    """A :class:`hubengage.Transport` that records requests and answers through a handler.
+
+    ``await transport.wait_for_requests(n)`` returns once ``n`` requests have reached it: the
+    explicit "the batch is in flight now" of a test (never a fixed sleep).
+    """
 
     def __init__(self, handler: Handler | None = None, *, record: bool = True) -> None:
         self.handler: Handler = handler or MiniHubSpot()
         self.requests: list[Request] = []
         self.record = record
         self.closed = False
+        #: How many requests have arrived (counted even when ``record`` is off).
+        self.arrived = 0
+        self._arrival: asyncio.Event | None = None
 
     async def send(self, request: Request) -> Response:
+        self.arrived += 1
         if self.record:
             self.requests.append(request)
+        if self._arrival is not None:
+            self._arrival.set()
         return await self.handler(request)
+
+    async def wait_for_requests(self, count: int = 1) -> None:
+        """Return as soon as ``count`` requests in all have arrived (fail after a bound)."""
+        async with asyncio.timeout(WAIT_LIMIT):
+            while self.arrived < count:
+                self._arrival = asyncio.Event()
+                await self._arrival.wait()
 
     async def aclose(self) -> None:
         self.closed = True
@@ -115,6 +136,15 @@ class ScriptedTransport:
     def batches(self, op: str) -> list[list[dict[str, Any]]]:
         """The ``inputs`` of every ``batch/<op>`` request, in the order sent."""
         return [r.json["inputs"] for r in self.requests if r.endpoint == f"batch/{op}"]
+
+
+async def wait_until(condition: Callable[[], bool], *, turns: int = 1_000) -> None:
+    """Yield to the event loop until ``condition()`` holds; fail after ``turns`` turns."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    assert condition(), f"still not true after {turns} event-loop turns"
 
 
 def fast_retry(max_attempts: int = 4) -> RetryConfig:

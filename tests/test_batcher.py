@@ -28,8 +28,18 @@ from hubengage import (
     WithdrawnError,
 )
 from hubengage._errors import TransportError
-from tests._clock import ManualClock
-from tests._fakes import MiniHubSpot, ScriptedTransport, client, email, json_response
+from tests._clock import ManualClock, settle
+from tests._fakes import (
+    MiniHubSpot,
+    ScriptedTransport,
+    client,
+    email,
+    json_response,
+    wait_until,
+)
+
+#: Budgets that never make a test wait (for tests that are not about the rate limits).
+UNLIMITED = RateLimits(requests_per_interval=1_000_000, interval_seconds=1.0, daily=None)
 
 
 async def test_lone_call_on_an_idle_client_is_sent_without_waiting() -> None:
@@ -221,11 +231,15 @@ async def test_cancelled_before_sending_removes_the_item() -> None:
 
     transport = ScriptedTransport(handler)
     async with client(transport, max_in_flight=1) as hs:
+        assert hs.batcher is not None
+        batcher = hs.batcher
         first = asyncio.create_task(hs.emails.create(email("first")))
-        await asyncio.sleep(0.01)  # the first batch is in flight, holding the only permit
+        await transport.wait_for_requests(1)  # the first batch is in flight, holding the permit
         doomed = asyncio.create_task(hs.emails.create(email("doomed")))
         kept = asyncio.create_task(hs.emails.create(email("kept")))
-        await asyncio.sleep(0.01)
+        await wait_until(lambda: batcher.pending == 3)  # both queued behind the permit
+        await settle()
+        assert transport.arrived == 1
         doomed.cancel()
         gate.set()
         await first
@@ -245,9 +259,10 @@ async def test_cancelled_after_sending_drops_the_outcome_quietly() -> None:
         await gate.wait()
         return await mini(request)
 
-    async with client(ScriptedTransport(handler)) as hs:
+    transport = ScriptedTransport(handler)
+    async with client(transport) as hs:
         task = asyncio.create_task(hs.emails.create(email("sent")))
-        await asyncio.sleep(0.01)
+        await transport.wait_for_requests(1)  # sent: the request is waiting for its answer
         task.cancel()
         gate.set()
         with pytest.raises(asyncio.CancelledError):
@@ -351,7 +366,7 @@ async def test_bulk_window_bounds_inputs_in_the_air() -> None:
             read += 1
             yield email(f"s{i}")
 
-    async with client(ScriptedTransport(mini)) as hs:
+    async with client(ScriptedTransport(mini), rate_limits=UNLIMITED) as hs:
         outcomes = hs.emails.create_many(inputs(), window=50)
         first = await anext(outcomes)
         assert first.ok
@@ -383,7 +398,10 @@ async def test_create_many_memory_is_flat_in_the_number_of_inputs() -> None:
         gc.collect()
         tracemalloc.start()
         try:
-            async with client(ScriptedTransport(handler, record=False)) as hs:
+            # No rate limit: the default 100 per 10 s would make this test wait out real
+            # windows (100 requests); memory is what it is about.
+            async with client(ScriptedTransport(handler, record=False),
+                              rate_limits=UNLIMITED) as hs:
                 count = 0
                 async for outcome in hs.emails.create_many(
                     (email(f"s{i}") for i in range(n)), window=1000
@@ -394,8 +412,10 @@ async def test_create_many_memory_is_flat_in_the_number_of_inputs() -> None:
         finally:
             tracemalloc.stop()
 
-    small = await peak_for(2_000)
-    large = await peak_for(20_000)
+    # Ten times the inputs; the window (1,000 in the air) is what bounds memory. Tracing every
+    # allocation costs ~0.2 ms an input, hence 1,000 vs 10,000 rather than 2,000 vs 20,000.
+    small = await peak_for(1_000)
+    large = await peak_for(10_000)
     assert large < small * 1.5, (small, large)
 
 
@@ -532,7 +552,8 @@ async def test_a_rejected_token_halts_a_bulk_run_and_withdraws_the_rest() -> Non
         return await mini(request)
 
     async with client(ScriptedTransport(handler)) as hs:
-        outcomes = [o async for o in hs.emails.create_many(email(f"s{i}") for i in range(20_000))]
+        outcomes = [o async for o in hs.emails.create_many(
+            email(f"s{i}") for i in range(20_000))]
     assert len(outcomes) == 20_000 and len({o.index for o in outcomes}) == 20_000
     assert calls <= 2 + 16 + 1  # what was in flight when the 401 came back, not 200 requests
     ok = [o for o in outcomes if o.ok]
@@ -573,10 +594,17 @@ async def test_a_stopped_run_yields_its_unsent_inputs_as_withdrawn() -> None:
         await gate.wait()
         return await mini(request)
 
-    async with client(ScriptedTransport(handler), max_in_flight=1) as hs:
+    transport = ScriptedTransport(handler)
+    async with client(transport, max_in_flight=1) as hs:
+        assert hs.batcher is not None
+        batcher = hs.batcher
         run = hs.emails.create_many((email(f"s{i}") for i in range(1_000)), stop=stop)
         first = asyncio.ensure_future(anext(run))
-        await asyncio.sleep(0.01)
+        # Every input read and accepted; the first batch in flight, the rest queued behind it.
+        await transport.wait_for_requests(1)
+        await wait_until(lambda: batcher.pending == 1_000)
+        await settle()
+        assert transport.arrived == 1
         stop.set()
         gate.set()
         outcomes = [await first] + [o async for o in run]

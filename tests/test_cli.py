@@ -1,6 +1,7 @@
 """``hubengage import`` in-process and as real processes: formats, bad rows, dry runs, the
 sandbox, exit codes, --id-property, and resuming after SIGINT and after SIGKILL against a
-separately started emulator, reconciled with the emulator's store."""
+separately started emulator (one process for those tests, its store reset for each),
+reconciled with the emulator's store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -129,6 +129,8 @@ def test_id_property_upserts(tmp_path: Path) -> None:
 
 
 class EmulatorProc:
+    """``python -m hubengage.emulator`` in its own process: it outlives a killed import."""
+
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hubengage.emulator", "--port", "0", *args],
@@ -139,25 +141,25 @@ class EmulatorProc:
         self.url = line.removeprefix("listening on ")
 
     def notes(self) -> list[dict[str, Any]]:
-        """Every stored note (paging through the list endpoint)."""
+        """Every stored note (paging through the list endpoint; the emulator has no limit)."""
         found: list[dict[str, Any]] = []
         after = ""
         while True:
             url = f"{self.url}/crm/v3/objects/notes?limit=100&properties=hs_note_body{after}"
             req = urllib.request.Request(url, headers={"Authorization": "Bearer reader"})
-            try:
-                with urllib.request.urlopen(req) as resp:
-                    page = json.load(resp)
-            except urllib.error.HTTPError as exc:
-                if exc.code != 429:
-                    raise
-                time.sleep(0.4)  # the reader keeps to the same scaled-down burst limit
-                continue
+            with urllib.request.urlopen(req) as resp:
+                page = json.load(resp)
             found += page["results"]
             nxt = page.get("paging", {}).get("next")
             if not nxt:
                 return found
             after = f"&after={nxt['after']}"
+
+    def reset(self) -> None:
+        """Forget every record (``POST /__emulator__/reset``): a fresh store for a test."""
+        req = urllib.request.Request(f"{self.url}/__emulator__/reset", method="POST")
+        with urllib.request.urlopen(req) as resp:
+            assert resp.status == 200
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -170,33 +172,75 @@ class EmulatorProc:
             self.proc.stdout.close()
 
 
-def start_import(src: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+#: The run that gets interrupted keeps to 2 requests (200 rows) per 250 ms: its first 200
+#: rows are done at once, the rest take ~2 s more, so a signal sent once 200 outcomes are
+#: journaled always lands mid-run. The emulator has no burst limit (``--burst 0``); it is
+#: the client that goes slowly, and a resume (``RESUME_RATE``) does not have to.
+INTERRUPTED_RATE = "2/250ms"
+RESUME_RATE = "1000/1s"
+ROWS = 2000
+
+
+@pytest.fixture(scope="module")
+def emulator_process() -> Iterator[EmulatorProc]:
+    """One emulator process for the signal tests (each resets its store first)."""
+    emu = EmulatorProc("--burst", "0", "--no-shuffle", "--unique", "notes.external_id")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(emulator_process: EmulatorProc) -> EmulatorProc:
+    emulator_process.reset()
+    return emulator_process
+
+
+@contextlib.contextmanager
+def killed_on_failure(procs: list[subprocess.Popen[str]]) -> Iterator[None]:
+    """Kill the import processes a failing test leaves running (only those it started)."""
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+def start_import(src: Path, url: str, *extra: str,
+                 rate: str = INTERRUPTED_RATE) -> subprocess.Popen[str]:
     env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": "t"}
     return subprocess.Popen(
         [sys.executable, "-m", "hubengage._cli", "import", str(src), "--object", "notes",
-         "--base-url", url, "--rate", "2/400ms", *extra],
+         "--base-url", url, "--rate", rate, *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_outcomes(path: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    """Return once the journal holds ``count`` outcomes: the event the test acts on."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if path.exists() and len(outcomes(journal(path))) >= count:
             return
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
+        time.sleep(0.005)  # poll the journal: the next line decides, not this interval
     raise AssertionError("the import made no progress")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
-def test_interrupt_then_resume_sends_each_row_exactly_once(tmp_path: Path, how: str) -> None:
-    n = 1000
+def test_interrupt_then_resume_sends_each_row_exactly_once(tmp_path: Path, how: str,
+                                                          emulator: EmulatorProc) -> None:
+    n = ROWS
     src = write_jsonl(tmp_path / "notes.jsonl", note_rows(n))
     jpath = tmp_path / "notes.jsonl.journal.jsonl"
-    emu = EmulatorProc("--burst", "2/400ms", "--no-shuffle")
-    try:
+    emu = emulator
+    started: list[subprocess.Popen[str]] = []
+    with killed_on_failure(started):
         proc = start_import(src, emu.url)
+        started.append(proc)
         wait_for_outcomes(jpath, 200, proc)
         proc.send_signal(getattr(signal, how))
         out, err = proc.communicate(timeout=60)
@@ -207,28 +251,29 @@ def test_interrupt_then_resume_sends_each_row_exactly_once(tmp_path: Path, how: 
         sent = {e["line"] for e in journal(jpath) if e.get("event") == "sent"}
         assert sent == set(first), "in-flight batches were finished and journaled"
 
-        proc = start_import(src, emu.url, "--resume")
+        proc = start_import(src, emu.url, "--resume", rate=RESUME_RATE)
+        started.append(proc)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, (out, err)
         assert "unknown" not in out
         assert set(outcomes(journal(jpath))) == set(range(1, n + 1))
         bodies = Counter(r["properties"]["hs_note_body"] for r in emu.notes())
         assert bodies == Counter(f"note {i}" for i in range(n)), "none twice, none lost"
-    finally:
-        emu.stop()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("exactly_once", [False, True], ids=["create", "upsert"])
-def test_hard_kill_then_resume_resends_only_unknown_rows(tmp_path: Path,
-                                                         exactly_once: bool) -> None:
-    n = 1000
+def test_hard_kill_then_resume_resends_only_unknown_rows(tmp_path: Path, exactly_once: bool,
+                                                         emulator: EmulatorProc) -> None:
+    n = ROWS
     src = write_jsonl(tmp_path / "notes.jsonl", note_rows(n, key=exactly_once))
     jpath = tmp_path / "notes.jsonl.journal.jsonl"
     extra = ["--id-property", "external_id"] if exactly_once else []
-    emu = EmulatorProc("--burst", "2/400ms", "--no-shuffle", "--unique", "notes.external_id")
-    try:
+    emu = emulator
+    started: list[subprocess.Popen[str]] = []
+    with killed_on_failure(started):
         proc = start_import(src, emu.url, *extra)
+        started.append(proc)
         wait_for_outcomes(jpath, 200, proc)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -237,7 +282,8 @@ def test_hard_kill_then_resume_resends_only_unknown_rows(tmp_path: Path,
         unknown = {e["line"] for e in entries if e.get("event") == "sent"} - done
         assert done and done.isdisjoint(unknown)
 
-        proc = start_import(src, emu.url, "--resume", *extra)
+        proc = start_import(src, emu.url, "--resume", *extra, rate=RESUME_RATE)
+        started.append(proc)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, (out, err)
         if unknown:
@@ -250,8 +296,6 @@ def test_hard_kill_then_resume_resends_only_unknown_rows(tmp_path: Path,
             assert not twice
         else:  # only rows whose fate was unknown may have been written twice
             assert twice <= {f"note {line - 1}" for line in unknown}
-    finally:
-        emu.stop()
 
 
 # -- real-world input files and journals --------------------------------------------------------
@@ -578,11 +622,17 @@ def test_a_rejected_token_stops_the_import(tmp_path: Path, capsys: pytest.Captur
 
     from hubengage.emulator import EmulatorConfig
 
-    n = 20_000
+    n = 10_000  # 100 batches
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "good")
     src = write_jsonl(tmp_path / "notes.jsonl", note_rows(n))
     jpath = tmp_path / "notes.jsonl.journal.jsonl"
-    args = ["import", str(src), "--object", "notes", "--rate", "1000/1s"]
+    args = ["import", str(src), "--object", "notes"]
+    # The run that meets the revoked token sends 4 requests per 100 ms: were it not to stop,
+    # it would send all 100 within 2.5 s. (At 1000/1s, 16 requests are in flight when the
+    # token is revoked, and the SDK's bulk run withdraws the inputs in the air once per
+    # refused item: 1,500 x up to 5,000, seconds that vary with timing. A cost of the SDK.)
+    first_rate = ["--rate", "4/100ms"]
+    resume_rate = ["--rate", "1000/1s"]
     with emulator_in_a_thread(EmulatorConfig(tokens=("good",), burst_limit=0)) as emu:
         app = emu._app
         check_token = app._token
@@ -596,7 +646,7 @@ def test_a_rejected_token_stops_the_import(tmp_path: Path, capsys: pytest.Captur
             return check_token(request)
 
         app._token = revoke_after_two
-        assert main([*args, "--base-url", emu.url]) == 1
+        assert main([*args, *first_rate, "--base-url", emu.url]) == 1
         captured = capsys.readouterr()
         requests = emu.stats()["total_requests"]
         assert requests < n / 100 / 4, f"{requests} requests: the import did not stop"
@@ -611,6 +661,6 @@ def test_a_rejected_token_stops_the_import(tmp_path: Path, capsys: pytest.Captur
 
         # The token fixed: --resume sends every row without an outcome, and the rejected ones.
         emu.config = app.config = attrs.evolve(emu.config, tokens=("good",))
-        assert main([*args, "--base-url", emu.url, "--resume"]) == 0
+        assert main([*args, *resume_rate, "--base-url", emu.url, "--resume"]) == 0
         assert len(emu.records("notes")) == n, "none lost, none twice"
         assert set(outcomes(journal(jpath)).values()) == {"ok"}

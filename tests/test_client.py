@@ -165,12 +165,14 @@ async def test_wrong_token_is_an_authentication_error_without_the_token(
         assert "wrong-secret" not in str(info.value) + repr(info.value) + repr(hs)
 
 
-@pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.2)
+# HubSpot's window scaled down from 100 per 10 s to 20 per 20 ms: 500 calls fill 25 windows
+# (about half a second), and every one of them must still fit.
+@pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.02)
 async def test_500_concurrent_single_gets_see_zero_429s(hubspot_emulator: Emulator) -> None:
     emu = hubspot_emulator
     ids = [emu.put_record("notes", {"hs_timestamp": TS, "hs_note_body": f"n{i}"})
            for i in range(50)]
-    limits = RateLimits(requests_per_interval=20, interval_seconds=0.2)
+    limits = RateLimits(requests_per_interval=20, interval_seconds=0.02)
     async with make(emu, batching=False, rate_limits=limits) as hs:
         recs = await asyncio.gather(*(hs.notes.get(ids[i % 50]) for i in range(500)))
         assert hs.stats.total_rate_limited == 0
@@ -178,26 +180,34 @@ async def test_500_concurrent_single_gets_see_zero_429s(hubspot_emulator: Emulat
     assert [r.id for r in recs] == [ids[i % 50] for i in range(500)]
 
 
-@pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.2)
+@pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.02)
 async def test_limiter_calibrates_from_headers_when_configured_too_high(
     hubspot_emulator: Emulator,
 ) -> None:
     emu = hubspot_emulator
     rid = emu.put_record("notes", {"hs_timestamp": TS, "hs_note_body": "x"})
-    # The client believes 1000/s; the first response's headers say 20 per 200 ms.
-    async with make(emu, batching=False) as hs:
+    # The client believes 1000 per 100 ms; the first response's headers say 20 per 20 ms.
+    # (1000/s against 20 per 200 ms, scaled down tenfold: the client's interval is still five
+    # times the server's, so the 100 calls take five of its windows, half a second.)
+    too_high = RateLimits(requests_per_interval=1000, interval_seconds=0.1)
+    async with make(emu, batching=False, rate_limits=too_high) as hs:
         await hs.notes.get(rid)
         await asyncio.gather(*(hs.notes.get(rid) for _ in range(100)))
         assert hs.stats.total_rate_limited <= 1
 
 
+# This test is about the 10,000-result cap, not the search rate: the emulator has no search
+# limit and the client's search budget never makes it wait (50 pages of 200).
+@pytest.mark.hubspot_emulator(search_limit=0)
 async def test_search_stops_at_the_result_cap_with_a_warning(
     hubspot_emulator: Emulator,
 ) -> None:
     emu = hubspot_emulator
     for i in range(10_050):
         emu.put_record("notes", {"hs_timestamp": TS, "hs_note_body": f"n{i}"})
-    async with make(emu) as hs:
+    unlimited_search = RateLimits(requests_per_interval=1000, interval_seconds=1.0,
+                                  search_per_second=1000)
+    async with make(emu, rate_limits=unlimited_search) as hs:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             count = 0

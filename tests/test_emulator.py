@@ -389,16 +389,20 @@ async def test_associations_and_pinning(wire: Wire, hubspot_emulator: Emulator) 
 
 
 async def test_burst_window_429_body_and_headers() -> None:
-    emu, w = await make_wire(burst_limit=3, burst_interval=0.3, retry_after_on_429=True)
+    interval = 0.2
+    emu, w = await make_wire(burst_limit=3, burst_interval=interval, retry_after_on_429=True)
     try:
-        statuses = [(await w("GET", f"{BASE}/notes")).status for _ in range(4)]
+        loop = asyncio.get_running_loop()  # its clock is the emulator's (time.monotonic)
+        statuses = [(await w("GET", f"{BASE}/notes")).status]
+        first_answered = loop.time()  # the first request arrived before this
+        statuses += [(await w("GET", f"{BASE}/notes")).status for _ in range(3)]
         assert statuses == [200, 200, 200, 429]
         last = w.exchanges[-1]
         assert last.body["policyName"] == "TEN_SECONDLY_ROLLING"
         assert last.body["errorType"] == "RATE_LIMIT"
         assert last.headers["x-hubspot-ratelimit-remaining"] == "0"
         assert last.headers["retry-after"] == "1"
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(first_answered + interval - loop.time())  # the first one expires
         assert (await w("GET", f"{BASE}/notes")).status == 200
         assert emu.stats()["rate_limited"] == {"TEN_SECONDLY_ROLLING": 1}
     finally:
@@ -482,12 +486,12 @@ async def test_commit_then_fail_stores_the_write(kind: str) -> None:
 
 
 async def test_slow_fault_delays_the_response() -> None:
-    emu, w = await make_wire(faults=(Fault("slow", 1.0),), slow_delay=0.3)
+    emu, w = await make_wire(faults=(Fault("slow", 1.0),), slow_delay=0.1)
     try:
         loop = asyncio.get_running_loop()
         start = loop.time()
         assert (await w("GET", f"{BASE}/notes")).status == 200
-        assert loop.time() - start >= 0.3
+        assert loop.time() - start >= 0.1
     finally:
         await done(emu, w)
 

@@ -25,7 +25,7 @@ from hubengage import (
     RetryConfig,
 )
 from hubengage._limiter import Bucket, RateLimiter
-from tests._clock import ManualClock
+from tests._clock import ManualClock, settle
 from tests._fakes import MiniHubSpot, ScriptedTransport, client, email, json_response
 
 BURST_429 = {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
@@ -105,11 +105,12 @@ async def test_aclose_waits_for_calls_that_bypass_the_batcher() -> None:
         await gate.wait()
         return json_response(200, mini._record("7"))
 
-    hs = client(ScriptedTransport(slow), batching=False)
+    transport = ScriptedTransport(slow)
+    hs = client(transport, batching=False)
     call = asyncio.ensure_future(hs.emails.get("7"))
-    await asyncio.sleep(0.01)
+    await transport.wait_for_requests(1)  # the GET is in flight
     closing = asyncio.ensure_future(hs.aclose())
-    await asyncio.sleep(0.01)
+    await settle()  # aclose runs as far as it can without the GET's answer
     assert not closing.done()  # the GET is still in flight
     with pytest.raises(ClientClosedError):
         await hs.emails.get("7")  # new calls are refused while closing

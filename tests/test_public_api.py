@@ -40,3 +40,29 @@ def test_no_module_but_the_transport_and_emulator_imports_aiohttp() -> None:
         and ("import aiohttp" in path.read_text() or "from aiohttp" in path.read_text())
     ]
     assert offenders == []
+
+
+async def test_the_types_of_public_attributes_are_exported() -> None:
+    from hubengage.testing import MockTransport, json_response
+
+    transport = MockTransport(lambda request: json_response(200, {}))
+    async with hubengage.HubSpot(transport=transport) as hs:
+        returned = {
+            "state": hs.state, "stats": hs.stats, "limiter": hs.limiter,
+            "batcher": hs.batcher, "executor": hs.executor, "emails": hs.emails,
+            "contacts": hs.contacts, "objects": hs.objects("p_cars"),
+        }
+        for attribute, value in returned.items():
+            exported = [getattr(hubengage, name) for name in hubengage.__all__]
+            classes = [t for t in exported
+                       if isinstance(t, type) and not getattr(t, "_is_protocol", False)]
+            assert any(isinstance(value, t) for t in classes), (
+                f"hs.{attribute} returns a {type(value).__name__}, which is not exported")
+
+
+def test_the_testing_module_is_documented_and_public() -> None:
+    import hubengage.testing as testing
+
+    assert inspect.getdoc(testing)
+    for name in testing.__all__:
+        assert inspect.getdoc(getattr(testing, name)) or name == "Handler"

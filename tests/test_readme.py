@@ -88,3 +88,12 @@ async def test_webapp(seeded: Emulator) -> None:
 def test_emulator_example_is_a_valid_test() -> None:
     namespace = run_module(examples()["emulator"])
     assert callable(namespace["test_logs_a_note"])
+
+
+async def test_mocktransport_example_runs() -> None:
+    await run_module(examples()["mocktransport"])["main"]()
+
+
+def test_every_readme_example_is_tested() -> None:
+    tested = {"quickstart", "webapp", "etl", "backfill", "emulator", "mocktransport"}
+    assert set(examples()) == tested

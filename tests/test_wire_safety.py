@@ -53,7 +53,7 @@ class Capture:
             request.transport.abort()
             return web.Response()
         if tail.startswith("slow"):
-            await asyncio.sleep(2)
+            await asyncio.sleep(0.6)  # just past the client's 0.5 s timeout
         if tail.startswith("garbled"):
             return web.Response(status=201, text="<html>proxy login</html>",
                                 content_type="text/html")

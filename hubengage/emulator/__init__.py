@@ -2,7 +2,7 @@
 
 ``async with Emulator(EmulatorConfig(burst_limit=20, burst_interval=0.2)) as emu:`` serves
 HubSpot's CRM v3 object endpoints on a loopback port (``emu.url``) with its rate limits,
-multi-status batches, error bodies and injectable faults (see ``hubspot-wire.md`` §8).
+multi-status batches, error bodies and injectable faults (see ``docs/hubspot-wire.md`` §8).
 It is at least as hard on a client as HubSpot's documentation allows: results come back
 shuffled, values are checked and echoed in HubSpot's normal form (``normalize_values``;
 ``rich_text_html`` for engagement bodies), and besides failed requests (429, HTML 5xx,

@@ -26,11 +26,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from .._constants import MAX_BATCH_SIZE, MAX_LIST_PAGE_SIZE
 from .._objecttypes import resolve_object_type
 from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
 from ._store import (
-    MAX_BATCH,
-    MAX_LIST_LIMIT,
     ApiError,
     Record,
     Store,
@@ -488,9 +487,9 @@ class EmulatorApp:
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if not isinstance(inputs, list):
             raise validation_error("inputs must be an array")
-        if len(inputs) > MAX_BATCH:
+        if len(inputs) > MAX_BATCH_SIZE:
             raise validation_error(
-                f"The maximum number of inputs supported in a batch request is {MAX_BATCH}. "
+                f"The maximum number of inputs supported in a batch is {MAX_BATCH_SIZE}. "
                 "Please reduce the number of items and try again"
             )
         if not all(isinstance(i, dict) for i in inputs):
@@ -569,8 +568,8 @@ class EmulatorApp:
             limit = int(request.query.get("limit", "10"))
         except ValueError:
             raise validation_error("limit must be an integer") from None
-        if not 0 < limit <= MAX_LIST_LIMIT:
-            raise validation_error(f"limit must be between 1 and {MAX_LIST_LIMIT}")
+        if not 0 < limit <= MAX_LIST_PAGE_SIZE:
+            raise validation_error(f"limit must be between 1 and {MAX_LIST_PAGE_SIZE}")
         archived = request.query.get("archived") == "true"
         after = request.query.get("after")
         after_id = int(after) if after and after.isdigit() else 0

@@ -22,10 +22,17 @@ from ._config import (
 )
 from ._server import Emulator
 
-__all__ = ["add_emulator_arguments", "build_parser", "config_from_args", "main"]
+__all__ = [
+    "add_emulator_arguments",
+    "build_parser",
+    "config_from_args",
+    "main",
+    "rate_argument",
+]
 
 
-def _rate(text: str) -> tuple[int, float]:
+def rate_argument(text: str) -> tuple[int, float]:
+    """``argparse`` type for ``N/INTERVAL`` rates (``100/10s``, ``20/200ms``)."""
     try:
         return parse_rate(text)
     except ValueError as exc:
@@ -49,10 +56,10 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
     parser.add_argument("--token", action="append", default=[], metavar="T",
                         help="accepted bearer token (repeatable; default: any non-empty)")
-    parser.add_argument("--burst", type=_rate, default=(100, 10.0), metavar="N/INTERVAL",
+    parser.add_argument("--burst", type=rate_argument, default=(100, 10.0), metavar="N/INTERVAL",
                         help="burst limit per token, e.g. 100/10s or 20/200ms; 0 = unlimited")
     parser.add_argument("--daily", type=int, default=250_000, help="daily limit; 0 = unlimited")
-    parser.add_argument("--search", type=_rate, default=(5, 1.0), metavar="N/INTERVAL",
+    parser.add_argument("--search", type=rate_argument, default=(5, 1.0), metavar="N/INTERVAL",
                         help="search limit, e.g. 5/1s; 0 = unlimited")
     parser.add_argument("--fault", type=_fault, action="append", default=[],
                         metavar="KIND=P[@ENDPOINT]",

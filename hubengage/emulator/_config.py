@@ -1,7 +1,7 @@
-"""The emulator's settings: :class:`EmulatorConfig` and :class:`Fault` (wire notes §8).
+"""The emulator's settings: :class:`EmulatorConfig` and :class:`Fault`.
 
-Every open point of the wire notes is a default plus a switch here, so that the SDK is tested
-against both possibilities. Pure data; the command line (``_cli``) parses into it.
+Every open point of ``docs/hubspot-wire.md`` (§8) is a default plus a switch here, so that
+the SDK is tested against both possibilities. Pure data; the command line (``_cli``) parses into it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,15 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 import attrs
+from attrs.validators import ge, in_, le
+
+from .._constants import (
+    BURST_INTERVAL_SECONDS,
+    DEFAULT_DAILY_LIMIT,
+    MAX_BURST_PER_INTERVAL,
+    SEARCH_INTERVAL_SECONDS,
+    SEARCH_PER_INTERVAL,
+)
 
 __all__ = [
     "FAULT_KINDS",
@@ -49,16 +58,6 @@ RESPONSE_FAULT_KINDS = (
 FAULT_KINDS = REQUEST_FAULT_KINDS + RESPONSE_FAULT_KINDS
 
 
-def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"fault probability must be within 0..1, got {value!r}")
-
-
-def _kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {value!r}; known: {', '.join(FAULT_KINDS)}")
-
-
 @attrs.frozen
 class Fault:
     """Inject ``kind`` into a fraction ``probability`` of requests to ``endpoint``.
@@ -69,8 +68,8 @@ class Fault:
     response it can corrupt, so ``probability`` is the fraction of those.
     """
 
-    kind: str = attrs.field(validator=_kind)
-    probability: float = attrs.field(converter=float, validator=_probability)
+    kind: str = attrs.field(validator=in_(FAULT_KINDS))
+    probability: float = attrs.field(converter=float, validator=[ge(0.0), le(1.0)])
     endpoint: str | None = None
 
     def matches(self, endpoint: str) -> bool:
@@ -124,11 +123,11 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     tokens: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
-    burst_limit: int = 100
-    burst_interval: float = 10.0
-    daily_limit: int = 250_000
-    search_limit: int = 5
-    search_interval: float = 1.0
+    burst_limit: int = MAX_BURST_PER_INTERVAL
+    burst_interval: float = BURST_INTERVAL_SECONDS
+    daily_limit: int = DEFAULT_DAILY_LIMIT
+    search_limit: int = SEARCH_PER_INTERVAL
+    search_interval: float = SEARCH_INTERVAL_SECONDS
     echo_trace_ids: bool = False
     shuffle_results: bool = True
     retry_after_on_429: bool = False

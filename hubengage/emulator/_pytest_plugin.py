@@ -9,12 +9,14 @@
     @pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.2)
     async def test_under_a_tight_limit(hubspot_emulator): ...
 
-The marker's keyword arguments are :class:`~hubengage.emulator.EmulatorConfig` fields.
+The marker's keyword arguments are :class:`~hubengage.emulator.EmulatorConfig` fields; without a
+``seed`` the fixture seeds the emulator from the test's id, so shuffling and faults repeat.
 The fixture is async: it needs an asyncio pytest plugin (pytest-asyncio in auto mode).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,6 +41,8 @@ try:
         """A running emulator (config from the ``hubspot_emulator`` marker), fresh per test."""
         marker = request.node.get_closest_marker("hubspot_emulator")
         kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+        # Reproducible shuffling and faults: a seed of the test's own unless one is given.
+        kwargs.setdefault("seed", zlib.crc32(request.node.nodeid.encode()))
         async with Emulator(**kwargs) as emu:
             yield emu
 

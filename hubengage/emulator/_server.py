@@ -53,8 +53,7 @@ class Emulator:
         site = web.TCPSite(runner, self.config.host, self.config.port, backlog=1024)
         await site.start()
         self._runner = runner
-        server: Any = site._server
-        host, port = server.sockets[0].getsockname()[:2]
+        host, port = runner.addresses[0][:2]
         self._url = f"http://{host}:{port}"
 
     async def stop(self) -> None:

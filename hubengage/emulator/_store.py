@@ -1,6 +1,6 @@
 """The emulator's data: records per object type, validation, associations, search. No HTTP.
 
-Every rule here follows ``hubspot-wire.md`` (§2 batch semantics, §3 single-object endpoints,
+Every rule here follows ``docs/hubspot-wire.md`` (§2 batch semantics, §3 single-object endpoints,
 §5 object types) and the §8 defaults; HTTP framing, auth, rate limits and faults live in
 ``_app``. Written values are checked for their property's kind and stored in HubSpot's normal
 form (``_values``; the ``normalize_values`` and ``rich_text_html`` switches). Errors are
@@ -17,6 +17,12 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .._constants import (
+    MAX_FILTER_GROUPS,
+    MAX_FILTERS,
+    MAX_SEARCH_PAGE_SIZE,
+    SEARCH_RESULT_CAP,
+)
 from .._objecttypes import (
     ASSOCIATION_TYPE_IDS,
     OBJECT_TYPES,
@@ -29,12 +35,6 @@ from ._values import RICH_TEXT_PROPERTIES, InvalidValue, check_value, rich_text_
 
 __all__ = ["ApiError", "Record", "Store", "iso_now"]
 
-MAX_BATCH = 100
-MAX_LIST_LIMIT = 100
-MAX_SEARCH_LIMIT = 200
-SEARCH_RESULT_CAP = 10_000
-MAX_FILTER_GROUPS = 5
-MAX_FILTERS = 18
 #: First id handed out; HubSpot ids are large numeric strings.
 FIRST_ID = 10_000_001
 
@@ -102,7 +102,7 @@ def validation_error(message: str, **context: list[str]) -> ApiError:
 
 
 def not_found(rid: str) -> ApiError:
-    """The single-object 404 (wire notes §3; note the two spaces)."""
+    """The single-object 404 (``docs/hubspot-wire.md`` §3; note the two spaces)."""
     return ApiError(
         404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.",
         context={"id": [rid]},
@@ -447,8 +447,8 @@ class Store:
         if not isinstance(body, Mapping):
             raise validation_error("Invalid search request body")
         limit = int(body.get("limit") or 10)
-        if not 0 < limit <= MAX_SEARCH_LIMIT:
-            raise validation_error(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
+        if not 0 < limit <= MAX_SEARCH_PAGE_SIZE:
+            raise validation_error(f"limit must be between 1 and {MAX_SEARCH_PAGE_SIZE}")
         try:
             after = int(body.get("after") or 0)
         except (TypeError, ValueError):

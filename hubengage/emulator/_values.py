@@ -1,7 +1,7 @@
 """Property values as HubSpot checks and stores them: one pure function per property kind.
 
-HubSpot returns every property value as a string in its own normal form (wire notes §0.1,
-§5). :func:`check_value` validates a value written to a property of a given
+HubSpot returns every property value as a string in its own normal form (``docs/hubspot-wire.md``
+§0.1, §5). :func:`check_value` validates a value written to a property of a given
 :class:`~hubengage._objecttypes.PropertyKind` and returns the form HubSpot stores:
 
 - ``DATETIME``: epoch milliseconds (``-?\\d+``), ISO 8601 (``YYYY-MM-DDTHH:MM[:SS[.f…]]``

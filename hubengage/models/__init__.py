@@ -1,31 +1,24 @@
-"""Models: records as HubSpot returns them, typed engagements, and associations.
+"""Models: records as HubSpot returns them, typed engagements and their enums, associations.
 
-Everything here is pure (no network): frozen, keyword-only attrs classes, one dedicated
-cattrs converter, and the checks a write's properties pass before anything is sent.
+Everything here is pure (no network): frozen, keyword-only attrs classes that check their
+values as they are built. The converter that maps them to and from HubSpot's properties and
+the checks a write's properties pass live in ``_converter`` (internal).
 """
 
-from ._associations import Association, AssociationCategory, parse_association
-from ._converter import converter, format_datetime, to_timestamp, to_wire_properties
-from ._engagements import (
-    Call,
+from .._enums import (
     CallDirection,
     CallStatus,
-    Communication,
     CommunicationChannel,
-    Email,
-    EmailAddress,
     EmailDirection,
-    EmailHeaders,
     EmailStatus,
-    Meeting,
     MeetingOutcome,
-    Note,
-    PostalMail,
-    Task,
     TaskPriority,
     TaskStatus,
     TaskType,
 )
+from ._associations import Association, AssociationCategory
+from ._engagements import Call, Communication, Email, Meeting, Note, PostalMail, Task
+from ._headers import EmailAddress, EmailHeaders
 from ._records import AssociatedId, CrmObject
 
 __all__ = [
@@ -51,9 +44,4 @@ __all__ = [
     "TaskPriority",
     "TaskStatus",
     "TaskType",
-    "converter",
-    "format_datetime",
-    "parse_association",
-    "to_timestamp",
-    "to_wire_properties",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import InvalidInputError
+from .._errors import InvalidInputError, invalid_input
 from .._objecttypes import default_association_type_id, resolve_object_type
 
 __all__ = ["Association", "AssociationCategory", "parse_association"]
@@ -51,7 +51,19 @@ class Association:
 
     to_id: str = attrs.field(converter=_record_id)
     to_type: str | None = None
-    type_id: int | None = None
+    type_id: int | None = attrs.field(
+        default=None,
+        validator=invalid_input(
+            attrs.validators.optional(
+                attrs.validators.and_(
+                    attrs.validators.instance_of(int),
+                    attrs.validators.not_(attrs.validators.instance_of(bool)),
+                )
+            ),
+            message=lambda _: "must be an int",
+            field="associations.type_id",
+        ),
+    )
     category: AssociationCategory = attrs.field(
         default=AssociationCategory.HUBSPOT_DEFINED, converter=AssociationCategory
     )
@@ -59,10 +71,6 @@ class Association:
     def __attrs_post_init__(self) -> None:
         if self.to_type is None and self.type_id is None:
             raise InvalidInputError("give to_type or type_id", field="associations")
-        if self.type_id is not None and (
-            isinstance(self.type_id, bool) or not isinstance(self.type_id, int)
-        ):
-            raise InvalidInputError("must be an int", field="associations.type_id")
 
     @classmethod
     def to(

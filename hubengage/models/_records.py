@@ -1,8 +1,9 @@
 """Records as HubSpot returns them: :class:`CrmObject` and :class:`AssociatedId`.
 
-A response body becomes a ``CrmObject`` through the one cattrs converter (``_converter``);
-the structure hook is hand-written because it runs once per returned record and sits on the
-SDK's hot path (see ``benchmarks/overhead.py``).
+:func:`structure_crm_object` builds a ``CrmObject`` from one record of a response body; the
+converter (``_converter``) registers it as its hook for ``CrmObject``. It is hand-written
+because it runs once per returned record and sits on the SDK's hot path (see
+``benchmarks/overhead.py``). This module imports nothing else from the models.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AssociatedId", "CrmObject", "parse_datetime"]
+__all__ = ["AssociatedId", "CrmObject", "parse_datetime", "structure_crm_object"]
 
 
 _fromisoformat = datetime.fromisoformat
@@ -31,7 +32,6 @@ def parse_datetime(value: Any) -> datetime | None:
         return _fromisoformat(value)
     except ValueError:
         return None
-
 
 
 @attrs.frozen(kw_only=True)
@@ -69,13 +69,14 @@ class CrmObject:
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> CrmObject:
         """Build from one record of a HubSpot response body."""
-        from ._converter import converter
-
-        return converter.structure(raw, cls)
+        return structure_crm_object(raw)
 
 
 def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
-    """The converter's hook for :class:`CrmObject` (fast path; tolerant of missing fields)."""
+    """A :class:`CrmObject` from one record of a response body (tolerant of missing fields).
+
+    The converter's structure hook for ``CrmObject``: the second argument (the type) is unused.
+    """
     associations: dict[str, tuple[AssociatedId, ...]] = {}
     raw_assoc = raw.get("associations")
     if raw_assoc and isinstance(raw_assoc, Mapping):
