@@ -21,6 +21,7 @@ from ._clock import Clock
 from ._errors import (
     APIError,
     AuthenticationError,
+    BudgetStoreError,
     ClientClosedError,
     ConflictError,
     DailyLimitError,
@@ -83,6 +84,7 @@ __all__ = [
     "AuthenticationError",
     "Batcher",
     "Bucket",
+    "BudgetStoreError",
     "Call",
     "CallDirection",
     "CallStatus",

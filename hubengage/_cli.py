@@ -52,7 +52,7 @@ from typing import Any, TextIO
 
 from ._bulk import NewRecord
 from ._client import HubSpot
-from ._constants import TOKEN_ENV_VAR
+from ._constants import RATE_LIMIT_STORE_ENV_VAR, TOKEN_ENV_VAR
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -411,7 +411,12 @@ class Journal:
             raise UsageError(f"journal {self.path}: the header's \"input\" record is malformed; "
                              "delete the journal to start over")
         size = recorded["size"]
-        if identity["size"] < size:
+        if recorded.get("shard") != identity.get("shard"):
+            def shard(value: Any) -> str:
+                return f"shard {value[0]}/{value[1]}" if value else "the whole file"
+            why = (f"it was written for {shard(recorded.get('shard'))}, not "
+                   f"{shard(identity.get('shard'))}")
+        elif identity["size"] < size:
             why = f"{path} is smaller ({identity['size']} bytes, was {size})"
         elif input_identity(path, min(size, HEAD_BYTES))["head_sha256"] != recorded[
                 "head_sha256"]:
@@ -520,8 +525,12 @@ class Job:
         self.encoding: str = args.encoding or ("utf-8-sig" if self.fmt == "csv" else "utf-8")
         self.object_type = ""
         self.identity: dict[str, Any] = {}
-        self.journal = Journal(Path(args.journal) if args.journal
-                               else Path(f"{self.path}.journal.jsonl"))
+        #: ``(k, n)``: this process sends the k-th of every n rows (``--shard K/N``).
+        self.shard: tuple[int, int] = args.shard or (1, 1)
+        k, n = self.shard
+        default = (f"{self.path}.journal.jsonl" if n == 1
+                   else f"{self.path}.shard-{k}-of-{n}.journal.jsonl")
+        self.journal = Journal(Path(args.journal) if args.journal else Path(default))
 
 
 def prepare(args: argparse.Namespace) -> Job:
@@ -542,6 +551,8 @@ def prepare(args: argparse.Namespace) -> Job:
         raise UsageError(f"journal {journal} exists: add --resume to continue that import, "
                          "or remove the file to start over")
     job.identity = input_identity(path)
+    if job.shard != (1, 1):
+        job.identity["shard"] = list(job.shard)
     if args.resume and journal.exists():
         job.journal.load()
         warning = job.journal.check_belongs_to(job.identity, path, args.force)
@@ -652,6 +663,8 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
 
     def _sendable(rows: Iterator[Row]) -> Iterator[NewRecord]:
         index = 0
+        ordinal = -1
+        shard, shards = job.shard
         while not stop.is_set():
             try:
                 row = next(rows, None)
@@ -661,6 +674,9 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
                 return
             if row is None:
                 return
+            ordinal += 1
+            if ordinal % shards != shard - 1:
+                continue  # another shard's row
             if row.line in journal.done:
                 counters.skipped += 1
                 continue
@@ -695,9 +711,10 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
     progress = _progress(console)
     started = time.monotonic()
     per, interval = args.rate
-    limits = RateLimits(requests_per_interval=per, interval_seconds=interval, daily=None)
+    limits = RateLimits(requests_per_interval=per, interval_seconds=interval)
     try:
-        async with HubSpot(token, base_url=base_url, rate_limits=limits) as hs:
+        async with HubSpot(token, base_url=base_url, rate_limits=limits,
+                           rate_limit_store=args.rate_limit_store) as hs:
             resource = hs.objects(object_type)
             if args.id_property:
                 outcomes = resource.upsert_many(inputs(), id_property=args.id_property,
@@ -811,6 +828,17 @@ def _summary(console: Any, counters: Counters, stats: Any, elapsed: float, inter
 # -- the parser ---------------------------------------------------------------------------------
 
 
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    try:
+        shard, shards = int(k), int(n)
+    except ValueError:
+        shard = shards = 0
+    if not sep or not 1 <= shard <= shards:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, e.g. 2/4, got {text!r}")
+    return shard, shards
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``hubengage`` parser."""
     from .emulator._cli import add_emulator_arguments, rate_argument
@@ -842,8 +870,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"environment variable holding the token (default {TOKEN_ENV_VAR})")
     imp.add_argument("--base-url", help="API base URL (default https://api.hubapi.com)")
     imp.add_argument("--rate", type=rate_argument, default=(100, 10.0), metavar="N/INTERVAL",
-                     help="the app's burst limit, e.g. 190/10s for Professional "
-                          "(default 100/10s; tightened further by HubSpot's headers)")
+                     help="the burst window to assume until HubSpot's headers say (default "
+                          "100/10s; the headers then set it, up or down)")
+    imp.add_argument("--rate-limit-store", metavar="URL",
+                     help="share one rate budget through Redis with every process on the "
+                          "token, e.g. redis://localhost:6379/0 (default: "
+                          f"${RATE_LIMIT_STORE_ENV_VAR}, else a budget of this process)")
+    imp.add_argument("--shard", type=_shard, metavar="K/N",
+                     help="send only the K-th of every N rows (N processes split one file; "
+                          "each keeps its own journal, FILE.shard-K-of-N.journal.jsonl)")
     emu = sub.add_parser("emulator", help="run the built-in HubSpot emulator")
     add_emulator_arguments(emu)
     return parser

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import os
 from functools import cached_property
 from types import TracebackType
 
 from ._batching import Batcher
+from ._budget import BudgetStore
 from ._clock import Clock, LoopClock
 from ._constants import (
     BASE_URL_ENV_VAR,
@@ -22,6 +24,7 @@ from ._constants import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MAX_PENDING,
     DEFAULT_TIMEOUT,
+    RATE_LIMIT_STORE_ENV_VAR,
     TOKEN_ENV_VAR,
 )
 from ._errors import ClientClosedError, EventLoopError, InvalidInputError
@@ -61,6 +64,13 @@ class HubSpot:
     ``max_pending`` caps calls accepted but not yet completed (further calls wait for room).
     ``transport`` replaces the aiohttp transport (tests, proxies); ``clock`` replaces the
     event loop's clock (tests).
+
+    ``rate_limit_store="redis://host:6379/0"`` (or the ``HUBENGAGE_RATE_LIMIT_STORE``
+    environment variable) keeps the rate budget in Redis, shared by every process and
+    machine on the token (``pip install 'hubengage[redis]'``); its keys are named after
+    ``rate_limit_key``, by default a hash of the token. If Redis cannot be reached, calls
+    fail with ``BudgetStoreError`` (nothing sent), or with ``rate_limit_fallback=True`` the
+    client warns and keeps a budget of its own.
     """
 
     def __init__(
@@ -76,11 +86,14 @@ class HubSpot:
         max_pending: int = DEFAULT_MAX_PENDING,
         transport: Transport | None = None,
         clock: Clock | None = None,
+        rate_limit_store: str | None = None,
+        rate_limit_key: str | None = None,
+        rate_limit_fallback: bool = False,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
+        token = access_token if access_token is not None else os.environ.get(TOKEN_ENV_VAR)
         if transport is None:
-            token = access_token if access_token is not None else os.environ.get(TOKEN_ENV_VAR)
             if not token:
                 raise InvalidInputError(
                     f"no access token: pass access_token=... or set {TOKEN_ENV_VAR}",
@@ -92,9 +105,12 @@ class HubSpot:
         self.stats = ClientStats()
         self._transport = transport
         retry = retry or RetryConfig()
-        self._limiter = RateLimiter(
-            rate_limits or RateLimits(), clock=self._clock, max_pause=retry.max_retry_after
+        store = _budget_store(
+            rate_limit_store or os.environ.get(RATE_LIMIT_STORE_ENV_VAR), rate_limit_key,
+            token, self._clock, fallback=rate_limit_fallback,
         )
+        self._limiter = RateLimiter(rate_limits or RateLimits(), clock=self._clock,
+                                    max_pause=retry.max_retry_after, store=store)
         self._pipeline = RequestPipeline(
             transport=transport,
             limiter=self._limiter,
@@ -270,3 +286,25 @@ class HubSpot:
     def tickets(self) -> RecordResource:
         """Tickets (``0-5``)."""
         return RecordResource(self, "tickets")
+
+
+def _budget_store(
+    url: str | None, key: str | None, token: str | None, clock: Clock, *, fallback: bool
+) -> BudgetStore | None:
+    """The store for ``rate_limit_store`` (None: this process's own budget)."""
+    if not url:
+        return None
+    if key is None:
+        if not token:
+            raise InvalidInputError(
+                "a shared rate budget needs rate_limit_key= when no access token is known "
+                "(the key is derived from a hash of the token)", field="rate_limit_key")
+        key = budget_key(token)
+    from ._budget_redis import RedisStore
+
+    return RedisStore(url, key=key, clock=clock, fallback=fallback)
+
+
+def budget_key(token: str) -> str:
+    """The Redis key prefix of a token's shared budget: a hash of the token, never the token."""
+    return "hubengage:" + hashlib.sha256(token.encode()).hexdigest()[:24]

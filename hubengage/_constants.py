@@ -35,6 +35,7 @@ __all__ = [
     "MAX_NOTE_BODY_CHARS",
     "MAX_SEARCH_BODY_CHARS",
     "MAX_SEARCH_PAGE_SIZE",
+    "RATE_LIMIT_STORE_ENV_VAR",
     "SEARCH_INTERVAL_SECONDS",
     "SEARCH_PER_INTERVAL",
     "SEARCH_RESULT_CAP",
@@ -79,6 +80,8 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 TOKEN_ENV_VAR = "HUBSPOT_ACCESS_TOKEN"
 #: Where ``HubSpot()`` looks for the base URL when none is passed (e.g. an emulator's URL).
 BASE_URL_ENV_VAR = "HUBSPOT_BASE_URL"
+#: Where ``HubSpot()`` looks for a shared rate budget when none is passed (``redis://...``).
+RATE_LIMIT_STORE_ENV_VAR = "HUBENGAGE_RATE_LIMIT_STORE"
 #: Sent as ``User-Agent``.
 USER_AGENT = "hubengage/0.1 (+python; asyncio)"
 #: Seconds a whole request may take (connect, send, wait, read) before it is abandoned.

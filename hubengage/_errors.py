@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BudgetStoreError",
     "ClientClosedError",
     "ConflictError",
     "DailyLimitError",
@@ -141,6 +142,12 @@ class WithdrawnError(HubEngageError):
 
     Nothing was written for it: send it again in a later run (``Outcome.withdrawn``).
     """
+
+
+class BudgetStoreError(HubEngageError):
+    """The shared rate budget (``rate_limit_store``, Redis) could not be reached; the call
+    was not sent. Pass ``rate_limit_fallback=True`` to keep a budget of the client's own
+    instead."""
 
 
 class DeadlineExceededError(HubEngageError, TimeoutError):

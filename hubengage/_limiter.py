@@ -1,43 +1,68 @@
 """HubSpot's request budgets: the rolling burst window, the daily quota, the search bucket.
 
-HubSpot counts a request against its rolling window when the request *arrives*, and a window of
-``MAX`` requests per ``INTERVAL`` admits at most ``MAX`` arrivals in any ``INTERVAL``
-(``docs/hubspot-wire.md`` §1). The client cannot see arrival times, so it uses a rule that is safe
-for any arrival instant between the moment it takes a slot and the moment the response comes back:
+HubSpot counts a request against its rolling window when the request *arrives*, and a window
+of ``MAX`` requests per ``INTERVAL`` admits at most ``MAX`` arrivals in any ``INTERVAL``
+(``docs/hubspot-wire.md`` §1). The client cannot see arrival times, so it keeps every
+request it sent in its own count from the moment it takes a slot until ``INTERVAL`` after an
+upper bound of the request's arrival, and admits a new request at time ``t`` iff
 
-    admit a new request at time ``t`` iff
-        in_flight + #{released r : r + INTERVAL > t} + phantoms  <  MAX
+    in_flight + #{answered r : bound(r) + INTERVAL > t} + phantoms  <  MAX
 
 Proof sketch: a request admitted at ``t`` arrives at some ``a >= t``. Every request of ours
-that HubSpot counts at ``a`` arrived in ``(a - INTERVAL, a]``; it is either still in flight at
-``t`` (counted), or was released at ``r >= its arrival > a - INTERVAL``, hence
-``r + INTERVAL > a >= t`` (counted). So no admitted request can be the ``MAX + 1``-th in
-any window, whatever the latency. ``phantoms`` are requests *others* made on the same token,
-seen through ``X-HubSpot-RateLimit-Remaining`` (calibration); a 429 pauses the bucket.
+that HubSpot counts at ``a`` arrived in ``(a - INTERVAL, a]``; it is either still in flight
+at ``t`` (counted), or answered with ``bound >= its arrival > a - INTERVAL``, hence
+``bound + INTERVAL > a >= t`` (counted). So no admitted request of ours is the ``MAX + 1``-th
+in any window, whatever the latency, as long as each bound is >= the true arrival.
 
-Why not ``aiolimiter.AsyncLimiter``: it is a leaky bucket that drips capacity back
-continuously (``MAX / INTERVAL`` per second). After a full burst of ``MAX`` it admits new
-requests within the same rolling window, which HubSpot answers with 429. The rule above
-frees a slot exactly ``INTERVAL`` after its response, which is both safe and lets a
-saturated client send ``MAX`` requests per ``INTERVAL`` plus latency: the physical limit.
+The arrival bound (when a slot frees). The safe bound is the moment the answer came back
+(``received``): the request surely arrived before. HubSpot's batch answers also say, on
+HubSpot's clock, when processing started and ended (``startedAt``, ``completedAt``). Assume
+(1) HubSpot counts a request no later than it starts processing it, (2) the answer leaves
+no earlier than processing ended, (3) both clocks run at the same rate within ``ε``
+(``1e-3``) and the timestamps are truncated to milliseconds. Then, whatever the offset
+between the clocks (only a difference of HubSpot's own timestamps is used),
+
+    arrival <= started = completed - (completedAt - startedAt)
+            <= received - (completedAt - startedAt)
+
+so ``bound = received - ((completedAt - startedAt)·(1 - ε) - 2 ms)`` is still >= the
+arrival, and the slot frees up to the server's processing time sooner. A measurement that
+contradicts itself (processing longer than the round trip) falls back to ``received``, and
+after any burst 429 (the model was wrong somewhere: another spender, a clock jump) every
+slot uses ``received`` for the rest of the run (``conservative``).
+
+Learning the window from HubSpot. ``X-HubSpot-RateLimit-Max`` and
+``-Interval-Milliseconds`` together set the window, up as well as down (``RateLimits`` is
+the starting assumption; ``learn=False`` makes it an upper bound, ``share`` caps this
+client to a fraction of HubSpot's window). Before the first answer the client is cautious:
+one request at a time, so a fresh client never spends a window already partly spent by
+another process. ``-Remaining`` says how many requests HubSpot counted; those beyond the
+ones we count ourselves were made by others on the same token (``phantoms``): they are
+held for an interval, never double-counted with ours. ``-Daily-Remaining`` at zero (or a
+``DAILY`` 429) stops the client with ``DailyLimitError`` for a cooldown; ``RateLimits.daily``
+is a cap of the user's own (no local cap by default). A burst 429 pauses the bucket for
+``Retry-After`` (capped at ``max_pause``) or an interval. Search has its own bucket.
+
+Where the counts live: a :class:`~hubengage._budget.BudgetStore`, in this process (default)
+or in Redis (``hubengage._budget_redis``), so that every process on a token shares one
+budget. The rule and the bookkeeping are the store's; waiting in line, deadlines, closing
+and pacing are this module's.
 
 Pacing partial batches. The rule above says how many requests *may* go; it does not say how
 to spend them. A steady stream of single calls sent one per request as they arrive spends the
-whole window in its first moments and then waits for the rest of the interval, so calls made
-in that gap wait up to ``INTERVAL``. So the batcher asks :meth:`RateLimiter.pacing_delay`
-before it sends a *partial* batch (fewer than 100 items): partial batches spend a second,
-smooth budget, a GCRA/token bucket with a burst of ``B = MAX // 10`` (at least 1) that
-refills at ``(MAX - B) / INTERVAL`` per second, so burst + one interval of refill never
-exceeds ``MAX``. While a partial batch waits for pacing, calls keep joining it; a full batch
-never waits for pacing, only for the window. An idle client still sends a lone call at once;
-a client under a steady stream sends a request every ``INTERVAL / (MAX - B)`` seconds with
-whatever arrived, never stalling for a whole window. The price: callers that can never fill
-a batch (fewer than 100 concurrent calls, all waiting on each other) get 90 % of the
-window's requests rather than 100 % in bursts. ``RateLimits(pacing=False)`` turns it off
-(every batch goes as soon as the window admits it).
+whole window in its first moments and then waits for the rest of the interval. So the batcher
+asks :meth:`RateLimiter.pacing_delay` before it sends a *partial* batch: partial batches
+spend a second, smooth budget, a GCRA with a burst of ``B = MAX // 10`` (at least 1) that
+refills at ``(MAX - B) / INTERVAL`` per second; full batches never wait for it.
+``RateLimits(pacing=False)`` turns it off. This is a leaky bucket, but not
+``aiolimiter.AsyncLimiter``: the batcher needs the *delay* (to let calls join the waiting
+batch, cut short when the queue fills) rather than to be woken when capacity returns, the
+bucket must follow the window learned from HubSpot, and the suite drives time through an
+injected clock, which ``AsyncLimiter`` (reading the event loop's clock) cannot use; so the
+dependency was dropped.
 
 Waiters are served first in, first out; one waker task per bucket sleeps on the injected
-:class:`~hubengage._clock.Clock` until the next slot frees, so tests control time.
+:class:`~hubengage._clock.Clock` until the next change or a local release.
 """
 
 from __future__ import annotations
@@ -46,18 +71,20 @@ import asyncio
 import collections
 import contextlib
 import enum
-import heapq
+import itertools
+import math
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from attrs.validators import gt, optional
+from attrs.validators import and_, gt, le, optional
 
+from ._budget import Admission, BudgetStore, MemoryStore, Observation, WindowRules
 from ._clock import Clock, LoopClock
 from ._constants import (
     BURST_INTERVAL_SECONDS,
     DEFAULT_DAILY_COOLDOWN,
-    DEFAULT_DAILY_LIMIT,
     DEFAULT_MAX_RETRY_AFTER,
     MAX_BURST_PER_INTERVAL,
     SEARCH_INTERVAL_SECONDS,
@@ -74,6 +101,13 @@ from ._errors import (
 
 __all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
 
+#: Clock-rate tolerance and timestamp granularity of the early-release bound (see above).
+_RATE_TOLERANCE = 1e-3
+_GRANULARITY = 0.002
+#: With a store shared by other processes, whose releases this one does not hear of, a
+#: waiter looks again at least this often.
+_SHARED_POLL = 0.025
+
 
 class Bucket(enum.Enum):
     """Which budget a request spends: the burst window, or the search API's own bucket."""
@@ -87,32 +121,49 @@ _POSITIVE = invalid_input(gt(0))
 
 @attrs.frozen(kw_only=True)
 class RateLimits:
-    """The budgets the client keeps to (HubSpot's Free/Starter private-app defaults).
+    """The budgets the client keeps to.
 
-    ``requests_per_interval`` per ``interval_seconds`` is the burst window (100 / 10 s;
-    190 for Professional and Enterprise, 250 with the API limit add-on). ``daily`` is the
-    account's daily quota (None: no local count; the ``X-HubSpot-RateLimit-Daily-Remaining``
-    header and a ``DAILY`` 429 still stop the client). ``search_per_second`` requests per
-    ``search_interval_seconds`` is the search API's bucket (5 / 1 s). With ``calibrate``
-    the limiter tightens itself to the ``X-HubSpot-RateLimit-*`` headers HubSpot sends
-    (a lower ``Max``, a longer interval, requests made by other apps on the same token).
-    After the daily quota is spent, calls fail fast with ``DailyLimitError`` for
-    ``daily_cooldown_seconds`` before one request probes again. With ``pacing`` (the
-    default), partial batches are spread over the window instead of spending it at once
-    (see the module docstring); full batches are never delayed by it.
+    ``requests_per_interval`` per ``interval_seconds`` is the starting assumption of the burst
+    window (HubSpot's Free/Starter private apps: 100 / 10 s). With ``learn`` (the default)
+    the window then follows HubSpot's ``X-HubSpot-RateLimit-Max`` and
+    ``-Interval-Milliseconds`` headers, up as well as down (190 / 10 s on Professional, 110
+    for a public app); with ``learn=False`` the configured window is an upper bound the
+    headers can only lower. ``share`` (0 < share <= 1) caps this client (or, with a shared
+    store, every process sharing it) to that fraction of HubSpot's window. ``daily`` is a
+    daily cap of your own (None: none; HubSpot's ``Daily-Remaining`` and a ``DAILY`` 429
+    stop the client anyway). ``search_per_second`` per ``search_interval_seconds`` is the
+    search API's bucket (5 / 1 s). After the daily quota is spent, calls fail fast with
+    ``DailyLimitError`` for ``daily_cooldown_seconds`` before one request probes again.
+    ``pacing`` spreads partial batches over the window; ``early_release`` frees a slot as
+    early as HubSpot's own timestamps prove it left HubSpot's window; ``cautious_start``
+    sends one request alone until HubSpot's first answer says what is left of the window
+    (see ``_limiter``).
     """
 
     requests_per_interval: int = attrs.field(default=MAX_BURST_PER_INTERVAL, validator=_POSITIVE)
     interval_seconds: float = attrs.field(default=BURST_INTERVAL_SECONDS, validator=_POSITIVE)
-    daily: int | None = attrs.field(default=DEFAULT_DAILY_LIMIT,
-                                    validator=invalid_input(optional(gt(0))))
+    learn: bool = True
+    share: float | None = attrs.field(default=None,
+                                      validator=invalid_input(optional(and_(gt(0), le(1)))))
+    daily: int | None = attrs.field(default=None, validator=invalid_input(optional(gt(0))))
     search_per_second: int = attrs.field(default=SEARCH_PER_INTERVAL, validator=_POSITIVE)
     search_interval_seconds: float = attrs.field(default=SEARCH_INTERVAL_SECONDS,
                                                  validator=_POSITIVE)
-    calibrate: bool = True
     daily_cooldown_seconds: float = attrs.field(default=DEFAULT_DAILY_COOLDOWN,
                                                 validator=_POSITIVE)
     pacing: bool = True
+    early_release: bool = True
+    cautious_start: bool = True
+
+
+@attrs.define(eq=False)
+class Slot:
+    """Permission for one request. Hand it back with ``release`` (sent) or ``abandon``."""
+
+    bucket: Bucket
+    id: str
+    acquired_at: float
+    done: bool = False
 
 
 class _Waiter:
@@ -124,86 +175,41 @@ class _Waiter:
         self.future = future
         self.deadline = deadline
 
-    def __lt__(self, other: _Waiter) -> bool:  # heap order: earliest deadline first
-        return (self.deadline or 0.0) < (other.deadline or 0.0)
 
+class _Line:
+    """One bucket's waiters, their waker task, and the local view of the window."""
 
-@attrs.define(eq=False)
-class Slot:
-    """Permission for one request. Hand it back with ``release`` (sent) or ``abandon``."""
-
-    bucket: Bucket
-    acquired_at: float
-    done: bool = False
-
-
-class _Window:
-    """One bucket's rolling window: the admission rule of the module docstring."""
-
-    def __init__(self, bucket: Bucket, maximum: int, interval: float) -> None:
+    def __init__(self, bucket: Bucket, rules: WindowRules) -> None:
         self.bucket = bucket
-        self.maximum = maximum
-        self.interval = interval
-        self.in_flight = 0
-        #: Times at which released requests leave the window (monotone: see ``release``).
-        self.expiries: collections.deque[float] = collections.deque()
-        self.phantoms = 0
-        self.phantoms_until = 0.0
+        self.rules = rules
+        self.waiters: collections.deque[_Waiter] = collections.deque()
+        self.waker: asyncio.Task[None] | None = None
+        self.wake: asyncio.Event | None = None
+        #: The window in force, as the store last said (for pacing and snapshots).
+        self.max = rules.max
+        self.interval = rules.interval
         self.paused_until = 0.0
+        self.conservative = False
+        #: When the store said the window may next admit (clock time).
+        self.next_change = 0.0
         #: Pacing of partial batches (GCRA): the "theoretical arrival time" of the next one.
         self.pace_tat = 0.0
-        self.waiters: collections.deque[_Waiter] = collections.deque()
-        #: The waiters that have a deadline, earliest first (finished ones are skipped).
-        self.deadlines: list[_Waiter] = []
-        self.waker: asyncio.Task[None] | None = None
-        #: When the waker task next wakes by itself (None: not sleeping).
-        self.wake_at: float | None = None
-
-    def used(self, now: float) -> int:
-        expiries = self.expiries
-        while expiries and expiries[0] <= now:
-            expiries.popleft()
-        phantoms = self.phantoms if now < self.phantoms_until else 0
-        return self.in_flight + len(expiries) + phantoms
-
-    def paused_for(self, now: float) -> float:
-        """Seconds until the pause after a 429 ends (0 when not paused)."""
-        return max(0.0, self.paused_until - now)
-
-    def can_admit(self, now: float) -> bool:
-        return now >= self.paused_until and self.used(now) < self.maximum
 
     def pacing(self) -> tuple[float, float]:
         """(emission interval, burst tolerance) of the partial-batch pacing budget."""
-        burst = max(1, self.maximum // 10)
-        emission = self.interval / max(1, self.maximum - burst)
+        burst = max(1, self.max // 10)
+        emission = self.interval / max(1, self.max - burst)
         return emission, (burst - 1) * emission
-
-    def next_change(self, now: float) -> float | None:
-        """When capacity may next free up, or a waiter's deadline passes, without a release;
-        None when only a release can change anything."""
-        candidates = []
-        deadlines = self.deadlines
-        while deadlines and deadlines[0].future.done():
-            heapq.heappop(deadlines)
-        if deadlines:
-            candidates.append(deadlines[0].deadline or now)
-        if now < self.paused_until:
-            candidates.append(self.paused_until)
-        if self.expiries:
-            candidates.append(self.expiries[0])
-        if self.phantoms and now < self.phantoms_until:
-            candidates.append(self.phantoms_until)
-        return max(min(candidates), now) if candidates else None
 
 
 class RateLimiter:
     """Admits requests within HubSpot's budgets. One per client; all its tasks share it.
 
-    ``acquire(bucket)`` waits for a :class:`Slot` (first in, first out) and raises
-    ``DailyLimitError`` at once while the daily quota is spent. Every slot is returned with
-    ``release(slot, headers)`` once its response (or failure) is in, or ``abandon(slot)`` when
-    no request was sent with it. ``on_rate_limited`` reacts to a 429.
+    ``acquire(bucket)`` waits for a :class:`Slot` (first in, first out). Every slot is
+    returned with ``await release(slot, headers, ...)`` once its response (or failure) is in,
+    or ``await abandon(slot)`` when no request was sent with it. ``on_rate_limited`` reacts
+    to a 429. ``store`` keeps the counts (default: in this process; see
+    :class:`~hubengage._budget.BudgetStore`).
     """
 
     def __init__(
@@ -212,22 +218,27 @@ class RateLimiter:
         *,
         clock: Clock | None = None,
         max_pause: float = DEFAULT_MAX_RETRY_AFTER,
+        store: BudgetStore | None = None,
     ) -> None:
-        self.limits = limits or RateLimits()
+        self.limits = limits = limits or RateLimits()
         self.clock: Clock = clock or LoopClock()
         #: The longest pause a 429 (or its ``Retry-After``) may impose, in seconds.
         self.max_pause = max_pause
-        self._windows = {
-            Bucket.BURST: _Window(
-                Bucket.BURST, self.limits.requests_per_interval, self.limits.interval_seconds
-            ),
-            Bucket.SEARCH: _Window(
-                Bucket.SEARCH, self.limits.search_per_second, self.limits.search_interval_seconds
-            ),
+        self.store: BudgetStore = store or MemoryStore(self.clock)
+        self._shared = not isinstance(self.store, MemoryStore)
+        self._lines = {
+            Bucket.BURST: _Line(Bucket.BURST, WindowRules(
+                limits.requests_per_interval, limits.interval_seconds, learn=limits.learn,
+                share=limits.share, cautious=limits.cautious_start, daily=limits.daily,
+                daily_cooldown=limits.daily_cooldown_seconds)),
+            Bucket.SEARCH: _Line(Bucket.SEARCH, WindowRules(
+                limits.search_per_second, limits.search_interval_seconds, learn=False,
+                cautious=False)),
         }
+        self._slot_ids = itertools.count(1)
+        self._prefix = secrets.token_hex(4)
+        #: Until when the store last said the daily quota is spent (fail fast meanwhile).
         self._daily_blocked_until = 0.0
-        self._daily_used = 0
-        self._daily_started: float | None = None
         self._closing = False
 
     # -- acquire / release ----------------------------------------------------------------
@@ -240,261 +251,321 @@ class RateLimiter:
         Raises ``DailyLimitError`` at once while the daily quota is spent,
         ``DeadlineExceededError`` when no slot frees before ``deadline`` (clock time), and
         ``ClientClosedError`` when the client is closing while the bucket is paused after
-        a 429 (closing never waits out a pause). A cancelled waiter leaves the queue at once.
+        a 429 (closing never waits out a pause). A cancelled waiter leaves the line at once.
         """
-        window = self._windows[bucket]
+        line = self._lines[bucket]
         now = self.clock.now()
         self._check_daily(now)
-        self._check_closing(window, now)
-        if not window.waiters and window.can_admit(now):
-            return self._admit(window, now)
+        if self._closing and line.paused_until > now:
+            raise _closed_error()
+        if not line.waiters:
+            slot = await self._try(line)
+            if slot is not None:
+                return slot
+            now = self.clock.now()
         if deadline is not None and deadline <= now:
             raise _deadline_error(bucket)
         future: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(future, deadline)
-        window.waiters.append(waiter)
-        if deadline is not None:
-            heapq.heappush(window.deadlines, waiter)
-        self._ensure_waker(window)
+        line.waiters.append(waiter)
+        self._kick(line)
         try:
             return await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled() and future.exception() is None:
-                self.abandon(future.result())
+                await self.abandon(future.result())
             else:
                 with contextlib.suppress(ValueError):
-                    window.waiters.remove(waiter)
+                    line.waiters.remove(waiter)
             raise
 
-    def begin_close(self) -> None:
-        """The client is closing: from now on nobody waits out a 429 pause (see acquire)."""
-        self._closing = True
-        now = self.clock.now()
-        for window in self._windows.values():
-            if window.paused_for(now) > 0:
-                self._fail_waiters(window, _closed_error())
+    async def release(
+        self,
+        slot: Slot,
+        headers: Mapping[str, str] | None,
+        *,
+        received_at: float | None = None,
+        sent_at: float | None = None,
+        server_seconds: float | None = None,
+    ) -> None:
+        """The request was sent (whatever came back): keep it counted for an interval.
 
-    def release(self, slot: Slot, headers: Mapping[str, str] | None) -> None:
-        """The request was sent (whatever came back): keep it in the window for an interval.
-
-        ``headers`` (lower-case keys) are the response's, or None when there was none.
+        ``headers`` (lower-case keys) are the response's, or None when there was none;
+        ``sent_at`` / ``received_at`` (clock time) and ``server_seconds`` (HubSpot's
+        ``completedAt - startedAt``) bound when HubSpot counted it (see the module docs).
         """
         if slot.done:
             return
         slot.done = True
-        window = self._windows[slot.bucket]
+        line = self._lines[slot.bucket]
         now = self.clock.now()
-        window.in_flight -= 1
-        window.expiries.append(now + window.interval)
-        if headers:
-            self._calibrate(window, headers, now)
-        self._pump(window)
+        received = now if received_at is None else received_at
+        age = now - received
+        if (server_seconds is not None and self.limits.early_release
+                and slot.bucket is Bucket.BURST and not line.conservative):
+            processing = server_seconds * (1 - _RATE_TOLERANCE) - _GRANULARITY
+            sent = slot.acquired_at if sent_at is None else sent_at
+            if 0 < processing <= received - sent:
+                age += processing
+        observed = _observation(headers) if headers else None
+        line.max, line.interval = await self.store.release(slot.bucket.value, slot.id, age,
+                                                           observed, line.rules)
+        if observed is not None and observed.daily_remaining is not None \
+                and observed.daily_remaining <= 0:
+            self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
+            self._fail_daily()
+        self._kick(line)
 
-    def abandon(self, slot: Slot) -> None:
+    async def abandon(self, slot: Slot) -> None:
         """The slot was not used for a request: give it back at once."""
         if slot.done:
             return
         slot.done = True
-        window = self._windows[slot.bucket]
-        window.in_flight -= 1
-        if self._daily_used:
-            self._daily_used -= 1
-        self._pump(window)
+        await self.store.abandon(slot.bucket.value, slot.id)
+        self._kick(self._lines[slot.bucket])
 
     def paused_for(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds until ``bucket`` admits again after a 429 (0 when it is not paused)."""
-        return self._windows[bucket].paused_for(self.clock.now())
+        return max(0.0, self._lines[bucket].paused_until - self.clock.now())
 
     def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds a *partial* batch should wait before it is sent (0: send it now)."""
         if not self.limits.pacing:
             return 0.0
-        window = self._windows[bucket]
-        _, tolerance = window.pacing()
-        delay = window.pace_tat - tolerance - self.clock.now()
+        line = self._lines[bucket]
+        _, tolerance = line.pacing()
+        delay = line.pace_tat - tolerance - self.clock.now()
         return delay if delay > 1e-9 else 0.0  # not a float rounding error's worth of linger
 
     def spend_pacing(self, bucket: Bucket = Bucket.BURST) -> None:
         """A partial batch is being sent: spend one unit of the pacing budget."""
-        window = self._windows[bucket]
-        emission, _ = window.pacing()
-        window.pace_tat = max(window.pace_tat, self.clock.now()) + emission
+        line = self._lines[bucket]
+        emission, _ = line.pacing()
+        line.pace_tat = max(line.pace_tat, self.clock.now()) + emission
 
-    def on_rate_limited(self, error: RateLimitError, bucket: Bucket) -> None:
+    async def on_rate_limited(self, error: RateLimitError, bucket: Bucket) -> None:
         """React to a 429: stop for the day, or pause the bucket until it has room again."""
         now = self.clock.now()
         if isinstance(error, DailyLimitError) or error.policy_name == "DAILY":
-            self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
-            self._fail_waiters_daily()
+            cooldown = self.limits.daily_cooldown_seconds
+            self._daily_blocked_until = now + cooldown
+            await self.store.block_daily(Bucket.BURST.value, cooldown)
+            self._fail_daily()
             return
-        window = self._windows[Bucket.SEARCH if error.is_search_limit else bucket]
-        pause = error.retry_after if error.retry_after is not None else window.interval
-        # A proxy's Retry-After of a day must not stop the client for a day.
-        window.paused_until = max(window.paused_until, now + min(pause, self.max_pause))
+        line = self._lines[Bucket.SEARCH if error.is_search_limit else bucket]
+        pause = error.retry_after if error.retry_after is not None else line.interval
+        pause = min(pause, self.max_pause)  # a proxy's Retry-After of a day is not obeyed
+        line.paused_until = max(line.paused_until, now + pause)
+        burst = line.bucket is Bucket.BURST
+        line.conservative = line.conservative or burst
+        await self.store.pause(line.bucket.value, pause, conservative=burst)
         if self._closing:
-            self._fail_waiters(window, _closed_error())
-        self._ensure_waker(window)
+            self._fail(line, _closed_error())
+        self._kick(line)
+
+    def begin_close(self) -> None:
+        """The client is closing: from now on nobody waits out a 429 pause (see acquire)."""
+        self._closing = True
+        now = self.clock.now()
+        for line in self._lines.values():
+            if line.paused_until > now:
+                self._fail(line, _closed_error())
 
     async def aclose(self) -> None:
-        """Fail any waiter with ``ClientClosedError`` and stop the waker tasks."""
+        """Fail any waiter with ``ClientClosedError``, stop the wakers, close the store."""
         self._closing = True
-        for window in self._windows.values():
-            self._fail_waiters(window, _closed_error())
-            if window.waker is not None and not window.waker.done():
-                window.waker.cancel()
+        for line in self._lines.values():
+            self._fail(line, _closed_error())
+            waker, line.waker = line.waker, None
+            if waker is not None and not waker.done():
+                waker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await window.waker
-            window.waker = None
+                    await waker
+        await self.store.aclose()
 
     # -- introspection --------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self) -> dict[str, Any]:
         """The budget in force and how much of it is in use, per bucket."""
         now = self.clock.now()
         out: dict[str, Any] = {}
-        for bucket, window in self._windows.items():
-            out[bucket.value] = {
-                "max": window.maximum,
-                "interval_seconds": window.interval,
-                "in_flight": window.in_flight,
-                "used": window.used(now),
-                "phantoms": window.phantoms if now < window.phantoms_until else 0,
-                "paused_for": window.paused_for(now),
-                "waiting": len(window.waiters),
-            }
-        out["daily_blocked_for"] = max(0.0, self._daily_blocked_until - now)
-        out["daily_used"] = self._daily_used
+        for bucket, line in self._lines.items():
+            state = dict(await self.store.snapshot(bucket.value, line.rules))
+            state["waiting"] = len(line.waiters)
+            out[bucket.value] = state
+        burst = out[Bucket.BURST.value]
+        out["daily_blocked_for"] = max(0.0, self._daily_blocked_until - now,
+                                       burst.pop("daily_blocked_for", 0.0))
+        out["daily_used"] = burst.pop("daily_used", 0)
+        out[Bucket.SEARCH.value].pop("daily_blocked_for", None)
+        out[Bucket.SEARCH.value].pop("daily_used", None)
         return out
 
-    def reset_daily(self) -> None:
+    async def reset_daily(self) -> None:
         """Forget a spent daily quota (e.g. after midnight in the account's time zone)."""
         self._daily_blocked_until = 0.0
-        self._daily_used = 0
-        self._daily_started = None
+        await self.store.reset_daily(Bucket.BURST.value)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _admit(self, window: _Window, now: float) -> Slot:
-        window.in_flight += 1
-        if self.limits.daily is not None:
-            if self._daily_started is None or now - self._daily_started >= 86_400:
-                self._daily_started, self._daily_used = now, 0
-            self._daily_used += 1
-        return Slot(window.bucket, now)
+    async def _try(self, line: _Line) -> Slot | None:
+        """One admission attempt at the store; the slot, or None (the view is updated)."""
+        slot_id = f"{self._prefix}-{next(self._slot_ids)}"
+        admission = await self.store.admit(line.bucket.value, slot_id, line.rules)
+        now = self.clock.now()
+        self._see(line, admission, now)
+        if admission.daily:
+            self._daily_blocked_until = max(self._daily_blocked_until, now + admission.wait)
+            raise _daily_error(self._daily_blocked_until - now)
+        if not admission.admitted:
+            return None
+        return Slot(line.bucket, slot_id, now)
 
-    def _check_closing(self, window: _Window, now: float) -> None:
-        if self._closing and window.paused_for(now) > 0:
-            raise _closed_error()
+    def _see(self, line: _Line, admission: Admission, now: float) -> None:
+        line.max, line.interval = admission.max, admission.interval
+        line.conservative = admission.conservative
+        line.next_change = now + admission.wait
+        if admission.paused:
+            line.paused_until = max(line.paused_until, now + admission.wait)
+        elif line.paused_until > now:
+            line.paused_until = now
+
+    def _kick(self, line: _Line) -> None:
+        """Something changed: have the waker look again (starting it if needed)."""
+        if not line.waiters:
+            return
+        if line.wake is not None:
+            line.wake.set()
+        if line.waker is None or line.waker.done():
+            line.waker = asyncio.get_running_loop().create_task(self._wake(line))
+
+    async def _wake(self, line: _Line) -> None:
+        """Serve waiters in order while slots are admitted; otherwise sleep until the next
+        change (or a local release); exit when nobody waits."""
+        line.wake = asyncio.Event()
+        try:
+            while line.waiters:
+                now = self.clock.now()
+                if now < self._daily_blocked_until:
+                    self._fail_daily()
+                    return
+                if self._closing and line.paused_until > now:
+                    self._fail(line, _closed_error())
+                    return
+                self._expire(line, now)
+                if not line.waiters:
+                    return
+                line.wake.clear()
+                try:
+                    slot = await self._try(line)
+                except DailyLimitError:
+                    self._fail_daily()
+                    return
+                if slot is not None:
+                    await self._hand(line, slot)
+                    continue
+                await self._sleep(line, self._next_look(line))
+        finally:
+            if line.waker is asyncio.current_task():
+                line.wake = None
+
+    async def _hand(self, line: _Line, slot: Slot) -> None:
+        """Give ``slot`` to the first waiter still waiting, or back to the store."""
+        while line.waiters:
+            waiter = line.waiters.popleft()
+            if not waiter.future.done():
+                waiter.future.set_result(slot)
+                return
+        await self.abandon(slot)
+
+    def _next_look(self, line: _Line) -> float:
+        """Seconds until the waker should try again (the store's hint, a deadline, a poll)."""
+        now = self.clock.now()
+        wait = max(0.0, line.next_change - now)
+        deadlines = [w.deadline for w in line.waiters if w.deadline is not None]
+        if deadlines:
+            wait = min(wait, max(0.0, min(deadlines) - now))
+        if self._shared:
+            wait = min(wait, _SHARED_POLL)
+        return wait
+
+    async def _sleep(self, line: _Line, seconds: float) -> None:
+        """Sleep ``seconds`` on the clock, or until a local change wakes the line."""
+        assert line.wake is not None
+        if line.wake.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Task[Any]] = [loop.create_task(line.wake.wait())]
+        if seconds != math.inf:
+            waits.append(loop.create_task(self.clock.sleep(seconds)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                if not task.done():
+                    task.cancel()
+            await asyncio.wait(waits)
+
+    def _expire(self, line: _Line, now: float) -> None:
+        if not any(w.deadline is not None and w.deadline <= now for w in line.waiters):
+            return
+        kept: collections.deque[_Waiter] = collections.deque()
+        for waiter in line.waiters:
+            if waiter.deadline is not None and waiter.deadline <= now:
+                if not waiter.future.done():
+                    waiter.future.set_exception(_deadline_error(line.bucket))
+            else:
+                kept.append(waiter)
+        line.waiters = kept
 
     def _check_daily(self, now: float) -> None:
         if now < self._daily_blocked_until:
-            raise DailyLimitError(
-                "the daily request quota is spent (HubSpot said so); retrying in "
-                f"{self._daily_blocked_until - now:.0f}s",
-                status=429,
-                policy_name="DAILY",
-            )
-        daily = self.limits.daily
-        if (
-            daily is not None
-            and self._daily_started is not None
-            and now - self._daily_started < 86_400
-            and self._daily_used >= daily
-        ):
-            raise DailyLimitError(
-                f"the configured daily quota of {daily} requests is spent",
-                status=429,
-                policy_name="DAILY",
-            )
+            raise _daily_error(self._daily_blocked_until - now)
 
-    def _calibrate(self, window: _Window, headers: Mapping[str, str], now: float) -> None:
-        remaining_daily = _int_header(headers, "x-hubspot-ratelimit-daily-remaining")
-        if remaining_daily is not None and remaining_daily <= 0:
-            self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
-        if not self.limits.calibrate or window.bucket is not Bucket.BURST:
-            return
-        maximum = _int_header(headers, "x-hubspot-ratelimit-max")
-        interval_ms = _int_header(headers, "x-hubspot-ratelimit-interval-milliseconds")
-        remaining = _int_header(headers, "x-hubspot-ratelimit-remaining")
-        if maximum is not None and maximum > 0:
-            window.maximum = min(self.limits.requests_per_interval, maximum)
-        if interval_ms is not None and interval_ms > 0:
-            # Only ever lengthen: expiries stay monotone and the rule stays safe.
-            window.interval = max(window.interval, interval_ms / 1000)
-        if maximum is not None and remaining is not None:
-            # Requests HubSpot counted that we cannot account for were made by others.
-            ours = window.in_flight + len(window.expiries)
-            window.phantoms = max(0, (maximum - remaining) - ours)
-            window.phantoms_until = now + window.interval
-
-    def _pump(self, window: _Window) -> None:
-        """Hand slots to waiters, in order, while the window has room; fail expired ones."""
-        now = self.clock.now()
-        if window.waiters and now < self._daily_blocked_until:
-            self._fail_waiters_daily()
-            return
-        if window.waiters and self._closing and window.paused_for(now) > 0:
-            self._fail_waiters(window, _closed_error())
-            return
-        deadlines = window.deadlines
-        while deadlines and (deadlines[0].future.done() or (deadlines[0].deadline or 0.0) <= now):
-            expired = heapq.heappop(deadlines).future
-            if not expired.done():
-                expired.set_exception(_deadline_error(window.bucket))
-        waiters = window.waiters
-        while waiters and waiters[0].future.done():
-            waiters.popleft()
-        while window.waiters and window.can_admit(now):
-            future = window.waiters.popleft().future
-            if future.done():
-                continue
-            future.set_result(self._admit(window, now))
-        if window.waiters:
-            self._ensure_waker(window)
-
-    def _ensure_waker(self, window: _Window) -> None:
-        """Have a waker task sleeping until the next change (re-armed when that moved up)."""
-        if not window.waiters:
-            return
-        waker = window.waker
-        if waker is not None and not waker.done():
-            if window.wake_at is None:
-                return  # it is running and will compute its own sleep
-            at = window.next_change(self.clock.now())
-            if at is None or at >= window.wake_at:
-                return
-            waker.cancel()  # sleeping past a change that comes sooner: start afresh
-        window.waker = asyncio.get_running_loop().create_task(self._wake(window))
-
-    async def _wake(self, window: _Window) -> None:
-        """Sleep until capacity frees by time alone, then serve waiters; exit when idle."""
-        while window.waiters:
-            self._pump(window)
-            if not window.waiters:
-                return
-            now = self.clock.now()
-            at = window.next_change(now)
-            if at is None:
-                return  # only a release can free capacity; it pumps
-            window.wake_at = at
-            try:
-                await self.clock.sleep(max(at - now, 0.0))
-            finally:
-                if window.waker is asyncio.current_task():
-                    window.wake_at = None
-
-    def _fail_waiters(self, window: _Window, error: HubEngageError) -> None:
-        window.deadlines.clear()
-        while window.waiters:
-            future = window.waiters.popleft().future
+    def _fail(self, line: _Line, error: HubEngageError) -> None:
+        while line.waiters:
+            future = line.waiters.popleft().future
             if not future.done():
                 future.set_exception(error)
 
-    def _fail_waiters_daily(self) -> None:
-        error = DailyLimitError("the daily request quota is spent", status=429,
-                                policy_name="DAILY")
-        for window in self._windows.values():
-            self._fail_waiters(window, error)
+    def _fail_daily(self) -> None:
+        error = _daily_error(self._daily_blocked_until - self.clock.now())
+        for line in self._lines.values():
+            self._fail(line, error)
+
+
+def _observation(headers: Mapping[str, str]) -> Observation | None:
+    """What HubSpot's rate-limit headers said, or None when they said nothing."""
+    maximum = _int_header(headers, "x-hubspot-ratelimit-max")
+    interval_ms = _int_header(headers, "x-hubspot-ratelimit-interval-milliseconds")
+    remaining = _int_header(headers, "x-hubspot-ratelimit-remaining")
+    daily_remaining = _int_header(headers, "x-hubspot-ratelimit-daily-remaining")
+    if maximum is None and remaining is None and daily_remaining is None:
+        return Observation()
+    return Observation(
+        max=maximum if maximum and maximum > 0 else None,
+        interval=interval_ms / 1000 if interval_ms and interval_ms > 0 else None,
+        remaining=remaining,
+        daily_remaining=daily_remaining,
+    )
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _daily_error(for_seconds: float) -> DailyLimitError:
+    return DailyLimitError(
+        "the daily request quota is spent (HubSpot said so, or RateLimits.daily is reached); "
+        f"calls fail fast for {max(0.0, for_seconds):.0f}s",
+        status=429, policy_name="DAILY",
+    )
 
 
 def _closed_error() -> ClientClosedError:
@@ -508,13 +579,3 @@ def _deadline_error(bucket: Bucket) -> DeadlineExceededError:
     return DeadlineExceededError(
         f"no {bucket.value} rate-limit slot freed before the call's deadline; nothing was sent"
     )
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import attrs
 
@@ -184,20 +185,24 @@ class RequestPipeline:
         """One try: a slot, a send, a classification. Returns the response or the error."""
         if slot is None:
             slot = await self.limiter.acquire(bucket, deadline=deadline)
+        sent_at = self.clock.now()
         try:
             response = await self.transport.send(request)
         except TransportError as exc:
-            self.limiter.release(slot, None)
+            await self.limiter.release(slot, None)
             self.stats.requests[(request.endpoint, NO_RESPONSE)] += 1
             return exc
         except ClientClosedError:
-            self.limiter.abandon(slot)  # nothing was sent
+            await self.limiter.abandon(slot)  # nothing was sent
             raise
         except asyncio.CancelledError:
             # The request may have reached HubSpot: keep the slot in the window.
-            self.limiter.release(slot, None)
+            await self.limiter.release(slot, None)
             raise
-        self.limiter.release(slot, response.headers)
+        await self.limiter.release(
+            slot, response.headers, sent_at=sent_at, received_at=self.clock.now(),
+            server_seconds=server_seconds(response.body) if response.ok else None,
+        )
         self.stats.requests[(request.endpoint, response.status)] += 1
         if response.ok:
             return response
@@ -205,7 +210,7 @@ class RequestPipeline:
         if isinstance(error, RateLimitError):
             policy = error.policy_name or ("SEARCH" if error.is_search_limit else "UNKNOWN")
             self.stats.rate_limited[policy] += 1
-            self.limiter.on_rate_limited(error, bucket)
+            await self.limiter.on_rate_limited(error, bucket)
         return error
 
 
@@ -234,9 +239,38 @@ class Reservation:
         finally:
             self._pipeline._leave()
 
-    def abandon(self) -> None:
+    async def abandon(self) -> None:
         """Give the slot back unused. Idempotent; a no-op after :meth:`send`."""
         slot, self._slot = self._slot, None
         if slot is not None:
-            self._pipeline.limiter.abandon(slot)
             self._pipeline._leave()
+            await self._pipeline.limiter.abandon(slot)
+
+
+_STARTED, _COMPLETED = b'"startedAt"', b'"completedAt"'
+
+
+def server_seconds(body: bytes) -> float | None:
+    """HubSpot's own processing time of a batch answer: ``completedAt - startedAt`` (both on
+    HubSpot's clock, so no offset between the clocks matters), or None when the body does
+    not carry both (single-record answers, errors)."""
+    started = _timestamp_after(body, body.rfind(_STARTED), len(_STARTED))
+    if started is None:
+        return None
+    completed = _timestamp_after(body, body.rfind(_COMPLETED), len(_COMPLETED))
+    if completed is None:
+        return None
+    return (completed - started).total_seconds()
+
+
+def _timestamp_after(body: bytes, at: int, skip: int) -> datetime | None:
+    if at < 0:
+        return None
+    start = body.find(b'"', at + skip)
+    end = body.find(b'"', start + 1)
+    if start < 0 or end < 0 or end - start > 40:
+        return None
+    try:
+        return datetime.fromisoformat(body[start + 1:end].decode())
+    except (ValueError, UnicodeDecodeError):
+        return None

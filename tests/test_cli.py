@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -147,8 +148,15 @@ class EmulatorProc:
         while True:
             url = f"{self.url}/crm/v3/objects/notes?limit=100&properties=hs_note_body{after}"
             req = urllib.request.Request(url, headers={"Authorization": "Bearer reader"})
-            with urllib.request.urlopen(req) as resp:
-                page = json.load(resp)
+            try:
+                with urllib.request.urlopen(req) as resp:
+                    page = json.load(resp)
+            except urllib.error.HTTPError as exc:  # a scaled-down window: wait it out
+                exc.close()
+                if exc.code != 429:
+                    raise
+                time.sleep(0.05)
+                continue
             found += page["results"]
             nxt = page.get("paging", {}).get("next")
             if not nxt:
@@ -664,3 +672,37 @@ def test_a_rejected_token_stops_the_import(tmp_path: Path, capsys: pytest.Captur
         assert main([*args, *resume_rate, "--base-url", emu.url, "--resume"]) == 0
         assert len(emu.records("notes")) == n, "none lost, none twice"
         assert set(outcomes(journal(jpath)).values()) == {"ok"}
+
+
+def test_shards_split_one_file_over_processes_sharing_one_budget(
+    tmp_path: Path, redis_server: Any, budget_key: str,
+) -> None:
+    n = 900
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(n))
+    emu = EmulatorProc("--burst", "4/100ms", "--echo-trace-ids")
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        with killed_on_failure(procs):
+            for k in (1, 2, 3):  # three importers on one token, one Redis budget
+                procs.append(start_import(src, emu.url, "--shard", f"{k}/3",
+                                          "--rate-limit-store", redis_server.url,
+                                          rate="100/10s"))
+            results = [proc.communicate(timeout=60) for proc in procs]
+        codes = [proc.returncode for proc in procs]
+        with urllib.request.urlopen(f"{emu.url}/__emulator__/stats") as resp:
+            stats = json.load(resp)  # before the test's own reads spend the window
+        bodies = sorted(r["properties"]["hs_note_body"] for r in emu.notes())
+    finally:
+        emu.stop()
+    assert codes == [0, 0, 0], results
+    assert bodies == sorted(row["properties"]["hs_note_body"] for row in note_rows(n))  # once
+    assert stats["rate_limited"] == {}  # three importers, one budget: no 429
+    for k in (1, 2, 3):
+        entries = journal(tmp_path / f"notes.jsonl.shard-{k}-of-3.journal.jsonl")
+        lines = sorted(outcomes(entries))
+        assert len(lines) == n // 3 and all((line - 1) % 3 == k - 1 for line in lines)
+    # A shard's journal is its own: resuming it as another shard is refused.
+    code = main(["import", str(src), "--object", "notes", "--shard", "2/3", "--resume",
+                 "--journal", str(tmp_path / "notes.jsonl.shard-1-of-3.journal.jsonl"),
+                 "--base-url", "http://127.0.0.1:9"])
+    assert code == 2

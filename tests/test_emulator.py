@@ -580,7 +580,8 @@ def test_command_line_prints_listening_first_and_stops_on_sigint() -> None:
          "--search", "5/1s", "--daily", "1000", "--fault", "502=0.1@batch", "--seed", "3",
          "--no-echo-trace-ids", "--no-shuffle", "--retry-after-on-429",
          "--no-normalize-values", "--rich-text-html", "--fault", "dup-result=0.5@batch/create",
-         "--strict-update-properties", "--token", "a", "--token", "b"],
+         "--strict-update-properties", "--token", "a", "--token", "b",
+         "--latency", "0.01", "--clock-skew", "-1.5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -138,14 +138,14 @@ async def test_a_limiter_wait_ends_at_the_calls_deadline() -> None:
     slot = await limiter.acquire()
     waiter = asyncio.ensure_future(limiter.acquire(deadline=3.0))
     await clock.settle()
-    limiter.release(slot, None)  # frees at t=10, after the deadline
+    await limiter.release(slot, None)  # frees at t=10, after the deadline
     await clock.advance(3.0)
     with pytest.raises(DeadlineExceededError):
         await waiter
-    assert limiter.snapshot()["burst"]["waiting"] == 0
+    assert (await limiter.snapshot())["burst"]["waiting"] == 0
     await clock.advance(7.0)
     again = await limiter.acquire(deadline=20.0)  # the window admits again on time
-    limiter.abandon(again)
+    await limiter.abandon(again)
     await limiter.aclose()
 
 
@@ -154,7 +154,7 @@ async def test_a_pause_never_outlasts_the_cap_even_when_headers_disagree() -> No
     limiter = RateLimiter(RateLimits(), clock=clock, max_pause=5.0)
     error = RateLimitError("x", status=429, policy_name="TEN_SECONDLY_ROLLING",
                            retry_after=86_400.0)
-    limiter.on_rate_limited(error, Bucket.BURST)
+    await limiter.on_rate_limited(error, Bucket.BURST)
     assert limiter.paused_for(Bucket.BURST) == 5.0
     await limiter.aclose()
 

@@ -19,6 +19,7 @@ def limiter(
     max_: int = 3, interval: float = 10.0, **kwargs: Any
 ) -> tuple[RateLimiter, ManualClock]:
     clock = ManualClock()
+    kwargs.setdefault("cautious_start", False)  # these tests are about the window itself
     limits = RateLimits(requests_per_interval=max_, interval_seconds=interval, **kwargs)
     return RateLimiter(limits, clock=clock), clock
 
@@ -30,14 +31,14 @@ async def test_admits_max_at_once_then_waits_for_an_interval_after_release() -> 
     await clock.settle()
     assert not waiter.done()
     await clock.advance(1.0)
-    lim.release(slots[0], None)  # response at t=1: the slot frees at t=11
+    await lim.release(slots[0], None)  # response at t=1: the slot frees at t=11
     await clock.advance(9.9)
     assert not waiter.done()
     await clock.advance(0.1)
     assert waiter.done()
-    lim.release(waiter.result(), None)
+    await lim.release(waiter.result(), None)
     for s in slots[1:]:
-        lim.release(s, None)
+        await lim.release(s, None)
     await lim.aclose()
 
 
@@ -46,10 +47,10 @@ async def test_abandoned_slot_is_free_at_once() -> None:
     slot = await lim.acquire()
     waiter = asyncio.create_task(lim.acquire())
     await clock.settle()
-    lim.abandon(slot)
+    await lim.abandon(slot)
     await clock.settle()
     assert waiter.done()
-    lim.abandon(waiter.result())
+    await lim.abandon(waiter.result())
     await lim.aclose()
 
 
@@ -65,7 +66,7 @@ async def test_never_more_than_max_arrivals_in_any_window_whatever_the_latency()
         await clock.sleep(rng.uniform(0, 0.3))  # on the way
         arrivals.append(clock.now())
         await clock.sleep(rng.uniform(0, 0.5))  # server time and the way back
-        lim.release(slot, None)
+        await lim.release(slot, None)
 
     tasks = [asyncio.create_task(request()) for _ in range(60)]
     await clock.run_until_idle()
@@ -87,11 +88,11 @@ async def test_waiters_are_served_in_order() -> None:
     async def take(i: int) -> None:
         slot = await lim.acquire()
         order.append(i)
-        lim.release(slot, None)
+        await lim.release(slot, None)
 
     tasks = [asyncio.create_task(take(i)) for i in range(5)]
     await clock.settle()
-    lim.release(first, None)
+    await lim.release(first, None)
     await clock.run_until_idle()
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
@@ -106,23 +107,23 @@ async def test_a_cancelled_waiter_loses_its_place_and_leaks_nothing() -> None:
     await clock.settle()
     cancelled.cancel()
     await clock.settle()
-    lim.abandon(first)
+    await lim.abandon(first)
     await clock.settle()
     assert second.done()
-    assert lim.snapshot()["burst"]["in_flight"] == 1
-    lim.abandon(second.result())
+    assert (await lim.snapshot())["burst"]["in_flight"] == 1
+    await lim.abandon(second.result())
     await lim.aclose()
 
 
 async def test_calibrates_down_to_the_headers_max_and_counts_other_apps() -> None:
     lim, clock = limiter(100, 10.0)
     slot = await lim.acquire()
-    lim.release(slot, {
+    await lim.release(slot, {
         "x-hubspot-ratelimit-max": "10",
         "x-hubspot-ratelimit-remaining": "4",
         "x-hubspot-ratelimit-interval-milliseconds": "10000",
     })
-    snap = lim.snapshot()["burst"]
+    snap = (await lim.snapshot())["burst"]
     assert snap["max"] == 10
     assert snap["phantoms"] == 5  # 6 used, one of them ours
     slots = [await lim.acquire() for _ in range(4)]
@@ -132,23 +133,128 @@ async def test_calibrates_down_to_the_headers_max_and_counts_other_apps() -> Non
     await clock.advance(10.0)
     assert blocked.done()
     for s in [*slots, blocked.result()]:
-        lim.release(s, None)
+        await lim.release(s, None)
     await lim.aclose()
 
 
-async def test_calibration_never_raises_the_configured_budget() -> None:
+def window_headers(max_: int, interval_ms: int, remaining: int | None = None) -> dict[str, str]:
+    headers = {"x-hubspot-ratelimit-max": str(max_),
+               "x-hubspot-ratelimit-interval-milliseconds": str(interval_ms)}
+    if remaining is not None:
+        headers["x-hubspot-ratelimit-remaining"] = str(remaining)
+    return headers
+
+
+async def test_the_window_is_learned_up_as_well_as_down() -> None:
     lim, _ = limiter(10, 10.0)
-    lim.release(await lim.acquire(), {"x-hubspot-ratelimit-max": "190",
-                                      "x-hubspot-ratelimit-interval-milliseconds": "5000"})
-    snap = lim.snapshot()["burst"]
+    await lim.release(await lim.acquire(), window_headers(190, 5000))
+    snap = (await lim.snapshot())["burst"]
+    assert snap["max"] == 190 and snap["interval_seconds"] == 5.0
+    slots = [await lim.acquire() for _ in range(189)]  # 190 in the learned window
+    assert (await lim.snapshot())["burst"]["used"] == 190
+    await lim.release(slots[0], window_headers(40, 2000))
+    snap = (await lim.snapshot())["burst"]
+    assert snap["max"] == 40 and snap["interval_seconds"] == 2.0
+    await lim.aclose()
+
+
+async def test_learn_false_makes_the_configured_window_an_upper_bound() -> None:
+    lim, _ = limiter(10, 10.0, learn=False)
+    await lim.release(await lim.acquire(), window_headers(190, 5000))
+    snap = (await lim.snapshot())["burst"]
     assert snap["max"] == 10 and snap["interval_seconds"] == 10.0
+    await lim.release(await lim.acquire(), window_headers(4, 20000))
+    snap = (await lim.snapshot())["burst"]
+    assert snap["max"] == 4 and snap["interval_seconds"] == 20.0
+    await lim.aclose()
+
+
+async def test_a_share_caps_this_client_without_counting_the_others_twice() -> None:
+    lim, clock = limiter(100, 10.0, share=0.25)
+    # HubSpot: 100 per 10 s, 60 counted; one of them is ours, 59 are other workers'.
+    await lim.release(await lim.acquire(), window_headers(100, 10_000, remaining=40))
+    snap = (await lim.snapshot())["burst"]
+    assert snap["own_cap"] == 25 and snap["phantoms"] == 59
+    slots = [await lim.acquire() for _ in range(24)]  # 25 of ours: our share, not 40 - 59
+    blocked = asyncio.create_task(lim.acquire())
+    await clock.settle()
+    assert not blocked.done()
+    await clock.advance(10.0)
+    assert blocked.done()
+    for slot in [*slots, blocked.result()]:
+        await lim.release(slot, None)
+    await lim.aclose()
+
+
+async def test_a_fresh_client_sends_one_request_until_hubspot_says_what_is_left() -> None:
+    lim, clock = limiter(10, 10.0, cautious_start=True)
+    first = await lim.acquire()
+    second = asyncio.create_task(lim.acquire())
+    await clock.settle()
+    assert not second.done()  # nothing is known of the window yet
+    # Another process spent 7 of the 10; with our first, 8 are counted.
+    await lim.release(first, window_headers(10, 10_000, remaining=2))
+    await clock.settle()
+    assert second.done()
+    third = await lim.acquire()  # 7 theirs + first + second + third = 10
+    fourth = asyncio.create_task(lim.acquire())
+    await clock.settle()
+    assert not fourth.done()
+    for slot in (second.result(), third):
+        await lim.release(slot, None)
+    fourth.cancel()
+    await lim.aclose()
+
+
+async def test_a_slot_frees_when_hubspots_timestamps_prove_it_left_the_window() -> None:
+    lim, clock = limiter(1, 10.0)
+    slot = await lim.acquire()
+    await clock.advance(0.6)  # 0.1 s there, 0.5 s of server time, back
+    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_seconds=0.5)
+    waiter = asyncio.create_task(lim.acquire())
+    # Counted at most at 0.6 - (0.5 * 0.999 - 0.002) = 0.1025: free at 10.1025, not 10.6.
+    await clock.advance(9.5)
+    assert not waiter.done()
+    await clock.advance(0.003)
+    assert waiter.done()
+    await lim.release(waiter.result(), None)
+    await lim.aclose()
+
+
+async def test_after_a_burst_429_slots_free_only_an_interval_after_the_answer() -> None:
+    lim, clock = limiter(1, 10.0)
+    await lim.on_rate_limited(RateLimitError("x", status=429, policy_name="TEN_SECONDLY_ROLLING",
+                                             retry_after=0.0), Bucket.BURST)
+    slot = await lim.acquire()
+    await clock.advance(0.6)
+    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_seconds=0.5)
+    waiter = asyncio.create_task(lim.acquire())
+    await clock.advance(9.9)
+    assert not waiter.done()  # conservative: counted until 10.6
+    await clock.advance(0.1)
+    assert waiter.done()
+    await lim.release(waiter.result(), None)
+    await lim.aclose()
+
+
+async def test_server_timestamps_that_contradict_the_round_trip_are_not_trusted() -> None:
+    lim, clock = limiter(1, 10.0)
+    slot = await lim.acquire()
+    await clock.advance(0.2)
+    await lim.release(slot, None, sent_at=0.0, received_at=0.2, server_seconds=5.0)
+    waiter = asyncio.create_task(lim.acquire())
+    await clock.advance(9.9)
+    assert not waiter.done()
+    await clock.advance(0.1)
+    assert waiter.done()
+    await lim.release(waiter.result(), None)
     await lim.aclose()
 
 
 async def test_burst_429_pauses_the_bucket() -> None:
     lim, clock = limiter(100, 10.0)
-    lim.release(await lim.acquire(), None)
-    lim.on_rate_limited(
+    await lim.release(await lim.acquire(), None)
+    await lim.on_rate_limited(
         RateLimitError("limit", status=429, policy_name="TEN_SECONDLY_ROLLING", retry_after=2.0),
         Bucket.BURST,
     )
@@ -157,23 +263,24 @@ async def test_burst_429_pauses_the_bucket() -> None:
     assert not waiter.done()
     await clock.advance(0.1)
     assert waiter.done()
-    lim.release(waiter.result(), None)
+    await lim.release(waiter.result(), None)
     await lim.aclose()
 
 
 async def test_daily_429_fails_fast_for_the_cooldown() -> None:
     lim, clock = limiter(100, 10.0, daily_cooldown_seconds=60.0)
-    lim.on_rate_limited(DailyLimitError("daily", status=429, policy_name="DAILY"), Bucket.BURST)
+    daily = DailyLimitError("daily", status=429, policy_name="DAILY")
+    await lim.on_rate_limited(daily, Bucket.BURST)
     with pytest.raises(DailyLimitError):
         await lim.acquire()
     await clock.advance(60.0)
-    lim.release(await lim.acquire(), None)
+    await lim.release(await lim.acquire(), None)
     await lim.aclose()
 
 
 async def test_daily_remaining_zero_header_stops_the_client() -> None:
     lim, _ = limiter(100, 10.0)
-    lim.release(await lim.acquire(), {"x-hubspot-ratelimit-daily-remaining": "0"})
+    await lim.release(await lim.acquire(), {"x-hubspot-ratelimit-daily-remaining": "0"})
     with pytest.raises(DailyLimitError):
         await lim.acquire()
     await lim.aclose()
@@ -182,7 +289,7 @@ async def test_daily_remaining_zero_header_stops_the_client() -> None:
 async def test_configured_daily_quota_is_counted_locally() -> None:
     lim, _ = limiter(100, 10.0, daily=2)
     for _ in range(2):
-        lim.release(await lim.acquire(), None)
+        await lim.release(await lim.acquire(), None)
     with pytest.raises(DailyLimitError):
         await lim.acquire()
     await lim.aclose()
@@ -195,13 +302,13 @@ async def test_search_bucket_is_separate() -> None:
     searches = [await lim.acquire(Bucket.SEARCH) for _ in range(2)]
     third: asyncio.Task[Slot] = asyncio.create_task(lim.acquire(Bucket.SEARCH))
     for s in searches:
-        lim.release(s, None)
+        await lim.release(s, None)
     await clock.advance(0.99)
     assert not third.done()
     await clock.advance(0.01)
     assert third.done()
-    lim.release(third.result(), None)
-    lim.release(burst, None)
+    await lim.release(third.result(), None)
+    await lim.release(burst, None)
     await lim.aclose()
 
 
@@ -247,8 +354,7 @@ async def test_pacing_burst_plus_one_interval_of_refill_fits_the_window() -> Non
 
 async def test_pacing_follows_calibration_and_can_be_turned_off() -> None:
     lim, _ = limiter(100, 10.0)
-    lim.release(await lim.acquire(), {"x-hubspot-ratelimit-max": "20",
-                                      "x-hubspot-ratelimit-remaining": "19"})
+    await lim.release(await lim.acquire(), window_headers(20, 10_000, remaining=19))
     for _ in range(2):  # a tenth of the calibrated 20
         assert lim.pacing_delay() == 0.0
         lim.spend_pacing()

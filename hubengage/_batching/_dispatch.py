@@ -226,8 +226,8 @@ class Batcher:
                     batch = self._drain(queue, MAX_BATCH_SIZE)
                 finally:
                     if not batch:  # cancelled while lingering, or nothing left to send
-                        reservation.abandon()
                         permits.release()
+                        await reservation.abandon()
                 if not batch:
                     continue
                 if len(batch) < MAX_BATCH_SIZE:
@@ -283,8 +283,8 @@ class Batcher:
             for item in batch:
                 self._resolve(item, exc)
         finally:
-            reservation.abandon()  # a no-op once it was used
             permits.release()
+            await reservation.abandon()  # a no-op once it was used
 
     async def _send(
         self, queue: Queue, batch: list[Item], reservation: Reservation | None

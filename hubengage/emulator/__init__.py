@@ -9,6 +9,11 @@ shuffled, values are checked and echoed in HubSpot's normal form (``normalize_va
 dropped connections, commits answered by a failure) it can corrupt successful batch
 responses after storing their writes (:data:`RESPONSE_FAULT_KINDS`: garbled bodies,
 duplicated, missing, mislabelled or extra results).
+``latency`` adds server time to every request after it is counted (so a batch's
+``startedAt``/``completedAt`` bound its arrival), ``clock_skew`` moves the emulator's wall
+clock, and ``Emulator.arrivals`` (``GET /__emulator__/arrivals``) records when each request
+was counted against its token's window; :func:`max_in_window` and :func:`window_counts`
+count such times in a sliding window.
 ``python -m hubengage.emulator`` runs it from the command line; the pytest plugin gives the
 ``hubspot_emulator`` fixture.
 """
@@ -23,6 +28,7 @@ from ._config import (
     parse_rate,
 )
 from ._server import Emulator
+from ._window import max_in_window, window_counts
 
 __all__ = [
     "FAULT_KINDS",
@@ -31,6 +37,8 @@ __all__ = [
     "Emulator",
     "EmulatorConfig",
     "Fault",
+    "max_in_window",
     "parse_fault",
     "parse_rate",
+    "window_counts",
 ]

@@ -2,8 +2,17 @@
 
 One aiohttp handler serves every path so that the steps every request takes are in one
 place and in HubSpot's order: correlation id → route → auth (401) → rate limits (429, counted
-at arrival) → request faults → the endpoint (its writes are stored) → response faults (a
-successful batch response corrupted) → the rate-limit headers. Data rules are in ``_store``.
+at arrival) → request faults → ``latency`` → the endpoint (its writes are stored) → response
+faults (a successful batch response corrupted) → the rate-limit headers. Data rules are in
+``_store``.
+
+Time: a request admitted by the rate limits is stamped twice when it is counted: its
+monotonic time goes into the token's window and its arrivals record (``arrivals``, the
+burst 429s too), its wall time (the store's clock, with ``clock_skew``) into the context
+variable ``_COUNTED_AT`` (each request is served in its own task context; aiohttp's
+request storage wants typed keys only newer versions have), which becomes a batch
+response's ``startedAt``; ``completedAt`` is stamped when the handler ends, after the
+``latency``.
 
 Response faults (``RESPONSE_FAULT_KINDS``) need to know what the batch handler did: each
 batch handler answers a :class:`_BatchBody`, the JSON body plus a :class:`_Batch` record of
@@ -16,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import contextvars
+import hashlib
 import json
 import time
 import uuid
@@ -33,12 +44,21 @@ from ._store import (
     ApiError,
     Record,
     Store,
-    iso_now,
+    iso_time,
     not_found,
     validation_error,
 )
 
-__all__ = ["EmulatorApp"]
+__all__ = ["ARRIVALS_CAP", "EmulatorApp", "token_hash"]
+
+#: At most this many entries are kept in each token's ``counted`` and ``rejected`` arrival
+#: lists; beyond it the oldest are dropped.
+ARRIVALS_CAP = 1_000_000
+
+#: The emulator's wall time at which the request being served was counted (its arrival).
+_COUNTED_AT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "hubengage_emulator_counted_at", default=None
+)
 
 _AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
@@ -102,7 +122,7 @@ class EmulatorApp:
         self.reset()
 
     def reset(self) -> None:
-        """Forget records, windows, counters and pending injected faults."""
+        """Forget records, windows, counters, arrivals and pending injected faults."""
         self.store.reset()
         self.burst: dict[str, collections.deque[float]] = {}
         self.search_windows: dict[str, collections.deque[float]] = {}
@@ -111,6 +131,10 @@ class EmulatorApp:
         self.rate_limited: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
         self.injected: list[list[Any]] = []  # [kind, remaining, endpoint]
+        #: token -> monotonic times its requests were counted against the burst window
+        self.counted: dict[str, collections.deque[float]] = {}
+        #: token -> (monotonic time, policy) of each burst 429 it was answered
+        self.rejected: dict[str, collections.deque[tuple[float, str]]] = {}
 
     # -- stats ----------------------------------------------------------------------------
 
@@ -130,11 +154,47 @@ class EmulatorApp:
             "daily_used": self.daily_used,
         }
 
+    # -- arrivals -------------------------------------------------------------------------
+
+    def _count_arrival(self, token: str, now: float) -> None:
+        times = self.counted.get(token)
+        if times is None:
+            times = self.counted[token] = collections.deque(maxlen=ARRIVALS_CAP)
+        times.append(now)
+
+    def _reject_arrival(self, token: str, now: float, policy: str) -> None:
+        times = self.rejected.get(token)
+        if times is None:
+            times = self.rejected[token] = collections.deque(maxlen=ARRIVALS_CAP)
+        times.append((now, policy))
+
+    def arrivals_of(self, token: str) -> dict[str, list[Any]]:
+        """``{"counted": [t, …], "rejected": [{"t": t, "policy": …}, …]}`` for one token."""
+        return {
+            "counted": list(self.counted.get(token, ())),
+            "rejected": [{"t": t, "policy": policy} for t, policy in self.rejected.get(token, ())],
+        }
+
+    def arrivals(self) -> dict[str, dict[str, list[Any]]]:
+        """:meth:`arrivals_of` for every token seen."""
+        tokens = dict.fromkeys([*self.counted, *self.rejected])  # first seen first
+        return {token: self.arrivals_of(token) for token in tokens}
+
+    def arrivals_wire(self) -> dict[str, Any]:
+        """``GET /__emulator__/arrivals``: per token hash, with the limits and ``now``."""
+        return {
+            "now": time.monotonic(),
+            "burst_limit": self.config.burst_limit,
+            "burst_interval": self.config.burst_interval,
+            "tokens": {token_hash(token): entry for token, entry in self.arrivals().items()},
+        }
+
     # -- the one handler ------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one request, whatever the path."""
         correlation_id = str(uuid.uuid4())
+        _COUNTED_AT.set(None)
         path = request.path
         if path.startswith("/__emulator__/"):
             return self._control(request, path, correlation_id)
@@ -156,9 +216,12 @@ class EmulatorApp:
         if limited is not None:
             self.requests[f"{endpoint} 429"] += 1
             return limited
+        _COUNTED_AT.set(self.store.wall())  # a batch response's startedAt
         fault = self._fault(endpoint)
         if fault in ("429", "502", "503", "504", "drop"):
             return self._fail(request, endpoint, fault, token, correlation_id)
+        if self.config.latency > 0:
+            await asyncio.sleep(self.config.latency)
         if fault == "slow":
             await asyncio.sleep(self.config.slow_delay)
         try:
@@ -188,7 +251,9 @@ class EmulatorApp:
                 transport.abort()
             return web.Response(status=500)  # never written: the connection is gone
         if kind == "429":
-            self.rate_limited["TEN_SECONDLY_ROLLING (injected)"] += 1
+            policy = "TEN_SECONDLY_ROLLING (injected)"
+            self.rate_limited[policy] += 1
+            self._reject_arrival(token, time.monotonic(), policy)
             return self._burst_429(token, correlation_id)
         code = int(kind)
         response = web.Response(
@@ -274,8 +339,10 @@ class EmulatorApp:
                 _purge(window, now - config.burst_interval)
                 if len(window) >= config.burst_limit:
                     self.rate_limited["TEN_SECONDLY_ROLLING"] += 1
+                    self._reject_arrival(token, now, "TEN_SECONDLY_ROLLING")
                     return self._burst_429(token, correlation_id)
                 window.append(now)
+            self._count_arrival(token, now)
         self.daily_used += 1
         return None
 
@@ -427,7 +494,7 @@ class EmulatorApp:
             if not candidates:
                 return None
             props, assocs, trace = rng.choice(candidates)
-            again = store.create(t, props, assocs, iso_now())
+            again = store.create(t, props, assocs, store.now())
             return self._result(t, again, trace, batch=batch)
         rec = self._other_record(batch)
         if rec is None:
@@ -468,6 +535,8 @@ class EmulatorApp:
     def _control(self, request: web.Request, path: str, correlation_id: str) -> web.Response:
         if path == "/__emulator__/stats" and request.method == "GET":
             return _json(200, self.stats(), correlation_id)
+        if path == "/__emulator__/arrivals" and request.method == "GET":
+            return _json(200, self.arrivals_wire(), correlation_id)
         if path == "/__emulator__/reset" and request.method == "POST":
             self.reset()
             return _json(200, {"status": "reset"}, correlation_id)
@@ -528,7 +597,7 @@ class EmulatorApp:
             raise validation_error("Invalid input JSON")
         props = self.store.clean_properties(t, body.get("properties") or {}, create=True)
         assocs = self.store.clean_associations(t, body.get("associations"))
-        rec = self.store.create(t, props, assocs, iso_now())
+        rec = self.store.create(t, props, assocs, self.store.now())
         return 201, self.store.to_wire(t, rec, all_properties=True)
 
     async def get(self, request: web.Request) -> Result:
@@ -549,7 +618,7 @@ class EmulatorApp:
             t, body.get("properties") or {}, create=False,
             strict=self.config.strict_update_properties,
         )
-        self.store.update(t, rec, props, iso_now())
+        self.store.update(t, rec, props, self.store.now())
         return 200, self.store.to_wire(t, rec, all_properties=True)
 
     async def archive(self, request: web.Request) -> Result:
@@ -558,7 +627,7 @@ class EmulatorApp:
         t = self.store.type(parts[4])
         rec = self.store.find(t, parts[5])
         if rec is not None:
-            self.store.archive(t, rec, iso_now())
+            self.store.archive(t, rec, self.store.now())
         return 204, None
 
     async def list_records(self, request: web.Request) -> Result:
@@ -647,13 +716,17 @@ class EmulatorApp:
 
     def _batch_answer(self, batch: _Batch, success: int, results: list[Any],
                       errors: list[Any]) -> Result:
-        now = iso_now()
+        """The batch envelope: ``startedAt`` when the request was counted, ``completedAt``
+        now (its processing is over: after the ``latency`` and the handler's work)."""
+        completed = self.store.wall()
+        counted = _COUNTED_AT.get()
+        started = completed if counted is None else min(counted, completed)
         body: dict[str, Any] = {"status": "COMPLETE", "results": self.store.shuffled(results)}
         if errors:
             body["numErrors"] = len(errors)
             body["errors"] = errors
-        body["startedAt"] = now
-        body["completedAt"] = now
+        body["startedAt"] = iso_time(started)
+        body["completedAt"] = iso_time(completed)
         return (207 if errors else success), _BatchBody(batch, body)
 
     def _result(self, t: Any, rec: Record, trace: Any, *, batch: _Batch | None = None,
@@ -707,7 +780,7 @@ class EmulatorApp:
             planned.append((inp, props, assocs))
         if whole:
             raise whole[0]  # without trace ids one bad input rejects the batch
-        now = iso_now()
+        now = self.store.now()
         batch = _Batch(t, "create", inputs)
         results = []
         for inp, props, assocs in planned:
@@ -801,7 +874,7 @@ class EmulatorApp:
                            "or not exist. Check that ids are valid.",
                 "context": context,
             })
-        now = iso_now()
+        now = self.store.now()
         batch = _Batch(t, "update", inputs)
         results = []
         for inp, rec, props in planned:
@@ -843,7 +916,7 @@ class EmulatorApp:
             planned.append((inp, rec, props, id_property, value))
         if whole:
             raise whole[0]
-        now = iso_now()
+        now = self.store.now()
         batch = _Batch(t, "upsert", inputs)
         results = []
         for inp, rec, props, id_property, value in planned:
@@ -861,12 +934,17 @@ class EmulatorApp:
         """``batch/archive``: 204 (missing ids are ignored)."""
         t = self.store.type(self._object_type(request))
         inputs = self._inputs(await self._body(request))
-        now = iso_now()
+        now = self.store.now()
         for inp in inputs:
             rec = self.store.find(t, str(inp.get("id", "")))
             if rec is not None:
                 self.store.archive(t, rec, now)
         return 204, None
+
+
+def token_hash(token: str) -> str:
+    """A short, stable name for a token that does not reveal it (the arrivals endpoint's key)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 def _purge(window: collections.deque[float], cutoff: float) -> None:

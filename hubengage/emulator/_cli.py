@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,25 @@ def rate_argument(text: str) -> tuple[int, float]:
         return parse_rate(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    """``argparse`` type for a finite number of seconds (may be negative)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
+    return value
+
+
+def _nonnegative_seconds(text: str) -> float:
+    """``argparse`` type for a finite number of seconds, at least 0."""
+    value = _seconds(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0: {text!r}")
+    return value
 
 
 def _fault(text: str) -> object:
@@ -71,6 +91,16 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{', '.join(RESPONSE_FAULT_KINDS)}")
     parser.add_argument("--slow-delay", type=float, default=5.0,
                         help="seconds a 'slow' fault waits (default 5)")
+    parser.add_argument("--latency", type=_nonnegative_seconds, default=0.0, metavar="SECONDS",
+                        help="server time spent on every /crm request after it is counted "
+                             "against the rate limits and before it is processed (a batch's "
+                             "completedAt - startedAt is at least this); 401s and rate-limit "
+                             "429s answer at once (default 0)")
+    parser.add_argument("--clock-skew", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="run the emulator's wall clock this far ahead of the machine's "
+                             "(negative: behind): shifts every timestamp it writes "
+                             "(startedAt, completedAt, createdAt, updatedAt, ...), never its "
+                             "rate-limit windows (default 0)")
     parser.add_argument("--seed", type=int, default=None, help="seed for faults and shuffling")
     echo = parser.add_mutually_exclusive_group()
     echo.add_argument("--echo-trace-ids", dest="echo_trace_ids", action="store_const",
@@ -134,6 +164,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         rich_text_html=args.rich_text_html,
         faults=tuple(args.fault),
         slow_delay=args.slow_delay,
+        latency=args.latency,
+        clock_skew=args.clock_skew,
         seed=args.seed,
         unique_properties=unique,
         custom_properties=unique,

@@ -6,6 +6,7 @@ the SDK is tested against both possibilities. Pure data; the command line (``_cl
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
@@ -88,6 +89,11 @@ def _tuple(value: Iterable[T] | None) -> tuple[T, ...]:
     return tuple(value) if value is not None else ()
 
 
+def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be a finite number of seconds, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class EmulatorConfig:
     """How the emulator behaves. Defaults follow HubSpot (Free/Starter private app).
@@ -118,6 +124,17 @@ class EmulatorConfig:
     successful batch response after its writes are stored. ``unique_properties`` declares
     unique-value properties per type (usable as ``idProperty``) on top of the built-in ones
     (contacts' ``email``); ``custom_properties`` declares extra writable properties per type.
+
+    Time: ``latency`` (seconds, default 0) is server time spent on every ``/crm`` request
+    after it was authenticated and counted against the rate limits and before it is
+    processed (a 401 or a rate-limit 429 answers at once; a request fault that fails at
+    arrival too; a ``slow`` fault waits ``slow_delay`` on top). A batch response's
+    ``startedAt`` is when its request was counted (its arrival), ``completedAt`` when its
+    processing ended, so ``completedAt - startedAt >= latency``. ``clock_skew`` (seconds, may
+    be negative) sets the emulator's wall clock that far ahead of the machine's: every
+    timestamp it writes (``startedAt``, ``completedAt``, ``createdAt``, ``updatedAt``,
+    ``archivedAt``, the created/modified date properties) is shifted by it; rate-limit windows
+    run on ``time.monotonic()`` and are not affected.
     """
 
     host: str = "127.0.0.1"
@@ -136,6 +153,8 @@ class EmulatorConfig:
     rich_text_html: bool = False
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=_tuple)
     slow_delay: float = 5.0
+    latency: float = attrs.field(default=0.0, converter=float, validator=[_finite, ge(0.0)])
+    clock_skew: float = attrs.field(default=0.0, converter=float, validator=_finite)
     seed: int | None = None
     unique_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     custom_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)

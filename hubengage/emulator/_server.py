@@ -2,7 +2,9 @@
 
 Tests, benchmarks and the CLI's ``--sandbox`` talk to it over HTTP exactly as they would to
 HubSpot; assertions read its store directly (``records``, ``get_record``) and seed it with
-``put_record``.
+``put_record``. ``arrivals`` tells when each request was counted against its token's burst
+window (and when a burst 429 was answered), on ``time.monotonic()``, the clock of the
+emulator's windows: draw it, or check it with ``max_in_window``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from aiohttp import web
 
 from ._app import EmulatorApp
 from ._config import EmulatorConfig
-from ._store import iso_now
 
 __all__ = ["Emulator"]
 
@@ -82,8 +83,28 @@ class Emulator:
         return self._app.stats()
 
     def reset(self) -> None:
-        """Forget every record, window, counter and pending injected fault."""
+        """Forget every record, window, counter, arrival and pending injected fault."""
         self._app.reset()
+
+    def arrivals(self, token: str | None = None) -> dict[str, Any]:
+        """When requests were counted against the burst window, and burst 429s answered.
+
+        For one ``token``: ``{"counted": [t, …], "rejected": [{"t": t, "policy": p}, …]}``;
+        without one, that for every token seen, keyed by token. Times are
+        ``time.monotonic()`` seconds (the clock the emulator's windows use; on Linux the
+        same across processes), oldest first. ``counted`` holds every non-search request
+        admitted past the burst window (also when ``burst_limit`` is 0, unlimited), the
+        moment it was admitted; ``rejected`` each 429 of that window (``policy``
+        ``TEN_SECONDLY_ROLLING``) and each injected ``429`` fault (``TEN_SECONDLY_ROLLING
+        (injected)``, a request that was counted first). Search requests (their own window)
+        and daily 429s are in neither. Each list keeps the latest 1,000,000 entries;
+        :meth:`reset` clears them. ``GET /__emulator__/arrivals`` serves the same, keyed by
+        ``sha256(token)[:12]`` (hex), with ``burst_limit``, ``burst_interval`` and the
+        emulator's monotonic ``now``.
+        """
+        if token is not None:
+            return self._app.arrivals_of(token)
+        return self._app.arrivals()
 
     def records(self, object_type: str, *, archived: bool | None = None) -> list[dict[str, Any]]:
         """Every stored record of a type (all properties, ``archived`` flag), oldest first.
@@ -130,7 +151,7 @@ class Emulator:
             raise ValueError(f"{t.name} {rid} already exists")
         from ._store import Record
 
-        rec = Record(rid, props, iso_now())
+        rec = Record(rid, props, store.now())
         t.add(rec)
         for to_type, to_id in associations:
             to_t = store.type(to_type)

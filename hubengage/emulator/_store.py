@@ -4,7 +4,10 @@ Every rule here follows ``docs/hubspot-wire.md`` (§2 batch semantics, §3 singl
 §5 object types) and the §8 defaults; HTTP framing, auth, rate limits and faults live in
 ``_app``. Written values are checked for their property's kind and stored in HubSpot's normal
 form (``_values``; the ``normalize_values`` and ``rich_text_html`` switches). Errors are
-raised as :class:`ApiError` carrying HubSpot's status and body.
+raised as :class:`ApiError` carrying HubSpot's status and body. Every server timestamp
+(``createdAt``, ``updatedAt``, ``archivedAt``, the create/modified date properties, a batch's
+``startedAt``/``completedAt``) comes from :meth:`Store.now`: the machine's clock shifted by
+``clock_skew``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import math
 import random
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +38,7 @@ from .._objecttypes import (
 from ._config import EmulatorConfig
 from ._values import RICH_TEXT_PROPERTIES, InvalidValue, check_value, rich_text_html
 
-__all__ = ["ApiError", "Record", "Store", "iso_now"]
+__all__ = ["ApiError", "Record", "Store", "iso_time"]
 
 #: First id handed out; HubSpot ids are large numeric strings.
 FIRST_ID = 10_000_001
@@ -44,10 +49,13 @@ _TYPE_ID_TARGET: dict[tuple[str, int], str] = {
 }
 
 
-def iso_now() -> str:
-    """The current time as HubSpot writes it: ISO 8601, milliseconds, ``Z``."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+def iso_time(seconds: float) -> str:
+    """A POSIX time as HubSpot writes it: ISO 8601 UTC, exactly 3 fractional digits
+    (milliseconds, truncated), ``Z``: ``2026-01-15T10:00:00.123Z``."""
+    millis = math.floor(seconds * 1000)
+    whole, ms = divmod(millis, 1000)
+    stamp = datetime.fromtimestamp(whole, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
 
 
 class ApiError(Exception):
@@ -168,6 +176,20 @@ class Store:
         self.config = config
         self.rng = random.Random(config.seed)
         self.reset()
+
+    # -- the emulator's wall clock ---------------------------------------------------------
+
+    def wall(self) -> float:
+        """The emulator's wall clock (POSIX seconds): the machine's plus ``clock_skew``.
+
+        Every server timestamp the emulator writes comes from here (rate-limit windows use
+        ``time.monotonic()`` instead, so the skew never changes what is admitted).
+        """
+        return time.time() + self.config.clock_skew
+
+    def now(self) -> str:
+        """:meth:`wall` as HubSpot writes timestamps (:func:`iso_time`)."""
+        return iso_time(self.wall())
 
     def reset(self) -> None:
         """Forget every record."""
