@@ -39,12 +39,16 @@ __all__ = [
     "CpuMeter",
     "EmulatorProcess",
     "bench_client",
+    "counted_times",
     "cpu_seconds",
     "email",
     "emails",
+    "emulator_arrivals",
     "emulator_stats",
     "format_table",
     "peak_rss_bytes",
+    "physical_limit",
+    "plot_window",
     "print_table",
     "rss_bytes",
 ]
@@ -75,7 +79,8 @@ def bench_client(url: str, rate_limits: RateLimits = UNLIMITED_RATE, **options: 
     """
     options.setdefault("retry", RetryConfig(max_attempts=8))
     options.setdefault("timeout", 30.0)
-    return HubSpot(access_token="bench", base_url=url, rate_limits=rate_limits, **options)
+    options.setdefault("access_token", "bench")
+    return HubSpot(base_url=url, rate_limits=rate_limits, **options)
 
 
 def emulator_stats(url: str) -> dict[str, Any]:
@@ -83,6 +88,69 @@ def emulator_stats(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{url}/__emulator__/stats") as resp:
         stats: dict[str, Any] = json.load(resp)
     return stats
+
+
+def emulator_arrivals(url: str) -> dict[str, Any]:
+    """``GET /__emulator__/arrivals``: per hashed token, when each request was counted
+    against the burst window and when each 429 was sent (the emulator's monotonic clock)."""
+    with urllib.request.urlopen(f"{url}/__emulator__/arrivals") as resp:
+        arrivals: dict[str, Any] = json.load(resp)
+    return arrivals
+
+
+def counted_times(arrivals: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """(every counted arrival, every 429) over all tokens, sorted."""
+    counted: list[float] = []
+    rejected: list[float] = []
+    for token in arrivals["tokens"].values():
+        counted += token["counted"]
+        rejected += [r["t"] for r in token["rejected"]]
+    return sorted(counted), sorted(rejected)
+
+
+def physical_limit(seconds: float, maximum: int, interval: float) -> float:
+    """The physical limit of a rolling window of ``maximum`` per ``interval`` over a span of
+    ``seconds``: ``maximum`` at once, then ``maximum / interval`` per second, i.e.
+    ``maximum * (seconds / interval + 1)`` (what the issues and earlier results quote)."""
+    return maximum * (seconds / interval + 1)
+
+
+def plot_window(path: str, series: dict[str, list[float]], rejected: dict[str, list[float]],
+                maximum: int, interval: float, title: str) -> None:
+    """Draw, for each client, what HubSpot counted in its rolling window over time against
+    the limit, with the 429s (``matplotlib``, in the ``bench`` extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hubengage.emulator import window_counts
+
+    # Each client ran against its own emulator: each series counts from its own first arrival.
+    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    step = interval / 50
+    end = 0.0
+    for label, times in series.items():
+        if not times:
+            continue
+        origin = times[0]
+        points = window_counts(times, interval, step)
+        ax.plot([t - origin for t, _ in points], [n for _, n in points], label=label, lw=1.4)
+        end = max(end, times[-1] - origin)
+        refused = rejected.get(label, [])
+        if refused:
+            ax.scatter([t - origin for t in refused], [maximum * 1.04] * len(refused),
+                       marker="x", color="red", s=18, label=f"429s ({label}): {len(refused)}")
+    ax.axhline(maximum, color="black", ls="--", lw=1, label=f"limit: {maximum} / {interval:g} s")
+    ax.set_xlim(0, max(end, interval) * 1.02)
+    ax.set_ylim(0, maximum * 1.15)
+    ax.set_xlabel("seconds since the client's first counted request")
+    ax.set_ylabel(f"requests counted in the last {interval:g} s")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def email(i: int, tag: str = "bench") -> dict[str, str]:

@@ -1,10 +1,19 @@
 """Throughput under the burst window: hubengage vs the physical limit and the official SDK.
 
-Each run gets a fresh emulator process with ``--burst 100/I --daily 0`` where I = 10 / SCALE
+Each run gets a fresh emulator process with ``--burst MAX/I --daily 0`` where I = 10 / SCALE
 seconds: by default HubSpot's own 100 requests per 10 s (a Free/Starter private app);
-``--scale 10`` shrinks it to 100 per 1 s for shorter runs. A rolling window of 100
-requests per I admits at most 100 x (T / I + 1) requests in T seconds, 100 items each: "of
-limit" is items/s against that. Rows:
+``--scale 10`` shrinks it to 100 per 1 s for shorter runs; ``--max 190`` is a Professional
+app's window; ``--latency S`` makes the emulator spend S seconds on each request after
+counting it (HubSpot's batch writes take hundreds of milliseconds). The physical limit of a
+rolling window of MAX requests per I over T seconds is MAX x (T / I + 1) requests (MAX at
+once, then MAX / I per second), 100 items each. Two shares of that limit are reported: "of
+limit" over the whole run (from the first call to the last outcome: asyncio starting the
+tasks is charged), and "of limit, counted" over the span from the first arrival HubSpot
+counted to the last (the emulator's own record), which is what the budget controls.
+``--client-limits assumed`` gives hubengage no limits (the default ``RateLimits()``, 100 /
+10 s, learned from the headers); by default it is told the emulator's window. ``--plot
+FILE`` draws what the emulator counted in its rolling window over time, per client, against
+the limit, with the 429s. Rows:
 
 - hubengage: N individual ``await hs.emails.create(...)`` calls, all started at once
   (the client batches them, 100 per request, and keeps to the window itself);
@@ -16,6 +25,8 @@ they say so and only hubengage is measured.
 
     python benchmarks/throughput.py       # 100,000 / 1,000 / 100,000 emails, 10 s (~6 min)
     python benchmarks/throughput.py --scale 10 -n 30000 --official-n 3000   # 1 s (~1 min)
+    python benchmarks/throughput.py --latency 0.5 -n 50000 --no-official    # early release
+    python benchmarks/throughput.py --max 190 --client-limits assumed -n 50000 --no-official
     python benchmarks/throughput.py --quick      # a smoke run
 """
 
@@ -31,14 +42,23 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import EmulatorProcess, bench_client, email, emulator_stats, print_table
+from _common import (
+    EmulatorProcess,
+    bench_client,
+    counted_times,
+    email,
+    emulator_arrivals,
+    emulator_stats,
+    physical_limit,
+    plot_window,
+    print_table,
+)
 
 from hubengage import RateLimits
 
-MAX = 100
 BATCH = 100
-HEADERS = ["client", "items", "ok", "seconds", "items/s", "of limit", "requests", "429s",
-           "retries", "vs ours"]
+HEADERS = ["client", "items", "ok", "seconds", "items/s", "of limit", "of limit, counted",
+           "requests", "429s", "retries", "vs ours"]
 
 
 
@@ -46,9 +66,8 @@ HEADERS = ["client", "items", "ok", "seconds", "items/s", "of limit", "requests"
 FIRST_REQUEST: list[float] = []
 
 
-async def ours(url: str, n: int, interval: float) -> tuple[int, float, object]:
+async def ours(url: str, n: int, limits: RateLimits) -> tuple[int, float, object]:
     """(ok items, seconds, client retries) for n concurrent ``create`` calls."""
-    limits = RateLimits(requests_per_interval=MAX, interval_seconds=interval, daily=None)
     async with bench_client(url, limits) as hs:
 
         async def watch_first_request() -> None:  # to the millisecond
@@ -125,15 +144,24 @@ def official_batch(url: str, n: int) -> tuple[int, float, object]:
     return (*run_threads(4, [job(s) for s in range(0, n, BATCH)]), "n/a")
 
 
-def measure(name: str, burst: list[str], interval: float, n: int,
+#: What each client's emulator counted (for ``--plot``): name -> (counted, 429s).
+COUNTED: dict[str, tuple[list[float], list[float]]] = {}
+
+
+def measure(name: str, burst: list[str], maximum: int, interval: float, n: int,
             run: Callable[[str], tuple[int, float, object]]) -> list[object]:
     with EmulatorProcess(burst) as emu:
         ok, elapsed, retries = run(emu.url)
         stats = emulator_stats(emu.url)
-    rate = ok / elapsed
-    limit = MAX * (elapsed / interval + 1) * BATCH / elapsed
-    return [name, n, ok, f"{elapsed:.2f}", round(rate), f"{100 * rate / limit:.1f}%",
-            stats["total_requests"], sum(stats["rate_limited"].values()), retries, ""]
+        counted, rejected = counted_times(emulator_arrivals(emu.url))
+    COUNTED[name] = (counted, rejected)
+    whole = ok / (physical_limit(elapsed, maximum, interval) * BATCH)
+    accepted = len(counted)  # the emulator counts only requests it admitted
+    span = counted[-1] - counted[0] if counted else 0.0
+    in_span = accepted / physical_limit(span, maximum, interval) if counted else 0.0
+    return [name, n, ok, f"{elapsed:.2f}", round(ok / elapsed), f"{100 * whole:.1f}%",
+            f"{100 * in_span:.1f}%", stats["total_requests"],
+            sum(stats["rate_limited"].values()), retries, ""]
 
 
 def main() -> None:
@@ -146,32 +174,57 @@ def main() -> None:
                         help="emails for the official hand-batched batch_api (default: -n)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="shrink HubSpot's 10 s window by this factor (default 1; 10: 1 s)")
+    parser.add_argument("--max", type=int, default=100,
+                        help="requests per window (100; 190 for Professional/Enterprise)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the emulator spends on each request after counting it")
+    parser.add_argument("--client-limits", choices=("exact", "assumed"), default="exact",
+                        help="tell hubengage the emulator's window (exact), or nothing "
+                             "(assumed: RateLimits(), learned from HubSpot's headers)")
+    parser.add_argument("--no-official", action="store_true",
+                        help="measure hubengage only")
+    parser.add_argument("--plot", metavar="FILE", help="draw the counted window (PNG)")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     args = parser.parse_args()
     if args.quick:
         args.n, args.official_n, args.scale = 1_500, 200, 10.0
     batch_n = args.official_batch_n or args.n
     interval = 10.0 / args.scale
-    burst = ["--port", "0", "--burst", f"{MAX}/{round(interval * 1000)}ms", "--daily", "0"]
-    print(f"burst limit {MAX} requests / {interval:g} s (HubSpot: / 10 s)", flush=True)
+    maximum = args.max
+    burst = ["--port", "0", "--burst", f"{maximum}/{round(interval * 1000)}ms", "--daily", "0",
+             "--latency", str(args.latency)]
+    limits = (RateLimits() if args.client_limits == "assumed"
+              else RateLimits(requests_per_interval=maximum, interval_seconds=interval))
+    told = ("nothing (learns from the headers)" if args.client_limits == "assumed"
+            else "the window")
+    print(f"burst limit {maximum} requests / {interval:g} s (HubSpot: / 10 s), "
+          f"server latency {args.latency:g} s, hubengage told: {told}", flush=True)
 
-    rows = [measure("hubengage create() x N", burst, interval, args.n,
-                    lambda url: asyncio.run(ours(url, args.n, interval)))]
+    rows = [measure("hubengage create() x N", burst, maximum, interval, args.n,
+                    lambda url: asyncio.run(ours(url, args.n, limits)))]
     try:
+        if args.no_official:
+            raise ImportError
         import hubspot  # noqa: F401
     except ImportError:
-        rows.append(["hubspot-api-client: not installed: pip install -e '.[bench]'",
-                     *[None] * (len(HEADERS) - 1)])
+        if not args.no_official:
+            rows.append(["hubspot-api-client: not installed: pip install -e '.[bench]'",
+                         *[None] * (len(HEADERS) - 1)])
     else:
-        rows.append(measure("official basic_api.create, 16 threads", burst, interval,
+        rows.append(measure("official basic_api.create, 16 threads", burst, maximum, interval,
                             args.official_n, lambda url: official_basic(url, args.official_n)))
-        rows.append(measure("official batch_api 100s, 4 threads", burst, interval, batch_n,
-                            lambda url: official_batch(url, batch_n)))
+        rows.append(measure("official batch_api 100s, 4 threads", burst, maximum, interval,
+                            batch_n, lambda url: official_batch(url, batch_n)))
         ours_rate = rows[0][4]
         for row in rows[1:]:
             if isinstance(ours_rate, int) and isinstance(row[4], int) and row[4]:
                 row[-1] = f"ours {ours_rate / row[4]:.1f}x"
     print_table(HEADERS, rows)
+    if args.plot:
+        plot_window(args.plot, {name: c for name, (c, _) in COUNTED.items()},
+                    {name: r for name, (_, r) in COUNTED.items()}, maximum, interval,
+                    f"{maximum} requests / {interval:g} s, latency {args.latency:g} s")
+        print(f"plot: {args.plot}")
     if FIRST_REQUEST:
         print(f"hubengage's first request left {FIRST_REQUEST[-1]:.2f} s after the first call "
               f"(asyncio creating and starting {args.n:,} tasks; counted in its seconds)")

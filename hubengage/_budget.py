@@ -22,11 +22,23 @@ purge what left the window; refuse while paused; count ``in_flight + window``; b
 first answer admit only into an empty count; else admit iff ``count < own_cap`` and
 ``count + phantoms < max``. Both stores implement exactly this; the
 Redis store runs it as one Lua script on the Redis server's clock.
+
+Phantoms (others' requests) are what HubSpot counted beyond every request of ours it *could*
+have been counting when it answered. It answered at some moment between the request's
+sending and the answer's arrival, so ours are the slots in flight taken before the answer
+arrived plus the window entries that were still in the window when the request was sent
+(entries are kept up to 5 s after they leave the window, for this count only). Counted "now"
+instead, a client that reads an answer late (a busy event loop, a garbage collection) or
+whose own slots leave the window during the round trip would take them for another
+spender's and hold a slot idle for a whole interval. The count of ours is thus an upper
+bound: others are never overcounted, and may be undercounted by the slots of ours that left
+the window during one round trip (a 429 then pauses the window, see ``_limiter``). Phantoms
+are held until an interval after the answer arrived.
 """
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import math
 from typing import Protocol
 
@@ -34,13 +46,29 @@ import attrs
 
 from ._clock import Clock
 
-__all__ = ["Admission", "BudgetStore", "MemoryStore", "Observation", "WindowRules"]
+__all__ = ["GRACE", "Admission", "BudgetStore", "MemoryStore", "Observation", "WindowRules"]
 
 #: A slot whose request is still unanswered after this long (seconds) is presumed dead (its
 #: process died): its lease ends and it leaves the count. Longer than any request may take
 #: (the transport's timeout) plus one window.
 DEFAULT_LEASE = 120.0
 _SLACK = 1e-9
+#: Phantoms are counted against what was in the window at most this long ago (arrival
+#: bounds are kept this long after they leave the window, for that count).
+GRACE = 5.0
+
+
+def _ago(now: float, age: float) -> float:
+    """``age`` seconds before ``now``, at most ``GRACE`` (what the window still keeps)."""
+    return now - min(max(0.0, age), GRACE)
+
+
+def _left(window: list[float], now: float, interval: float) -> int:
+    """How many of the sorted arrival bounds in ``window`` have left it at ``now``.
+
+    A nanosecond of slack: a bound that leaves "now" must leave, not a float ulp later.
+    """
+    return bisect.bisect_right(window, now - interval + _SLACK)
 
 
 @attrs.frozen
@@ -100,12 +128,13 @@ class BudgetStore(Protocol):
 
     async def release(
         self, bucket: str, slot_id: str, age: float, observed: Observation | None,
-        rules: WindowRules,
+        rules: WindowRules, *, sent_age: float = 0.0, answer_age: float = 0.0,
     ) -> tuple[int, float]:
         """The request was answered (or failed after it may have been sent): learn from
-        ``observed`` first, then keep it in the window until ``interval`` after its arrival
-        bound, which lies ``age`` seconds in the past. Returns the window in force
-        ``(max, interval)``."""
+        ``observed`` first (the request was sent ``sent_age`` seconds ago and its answer
+        arrived ``answer_age`` seconds ago), then keep it in the window until ``interval``
+        after its arrival bound, which lies ``age`` seconds in the past. Returns the window
+        in force ``(max, interval)``."""
         ...
 
     async def abandon(self, bucket: str, slot_id: str) -> None:
@@ -145,7 +174,8 @@ class _Bucket:
         self.daily_used = 0
         self.daily_started = 0.0
         self.in_flight: dict[str, float] = {}  # slot id -> lease end
-        self.window: list[float] = []  # heap of arrival bounds
+        #: Arrival bounds, sorted; kept an interval longer than they count (for phantoms).
+        self.window: list[float] = []
         self.learned_max: int | None = None
         self.learned_interval: float | None = None
         self.phantoms = 0
@@ -199,14 +229,13 @@ class MemoryStore:
         return state
 
     def _count(self, state: _Bucket, now: float, interval: float) -> int:
+        """Slots in flight plus arrival bounds still in the window (purging the rest)."""
         window = state.window
-        # A nanosecond of slack: a bound that leaves "now" must leave, not a float ulp later.
-        cutoff = now - interval + _SLACK
-        while window and window[0] <= cutoff:
-            heapq.heappop(window)
+        if window and window[0] <= now - interval - GRACE:
+            del window[:bisect.bisect_right(window, now - interval - GRACE)]
         if state.in_flight and min(state.in_flight.values()) <= now:  # dead leases
             state.in_flight = {k: v for k, v in state.in_flight.items() if v > now}
-        return len(state.in_flight) + len(window)
+        return len(state.in_flight) + len(window) - _left(window, now, interval)
 
     async def admit(self, bucket: str, slot_id: str, rules: WindowRules) -> Admission:
         """Take a slot if the window has room (see the module docstring)."""
@@ -238,7 +267,8 @@ class MemoryStore:
             if rules.daily is not None:
                 state.daily_used += 1
             return Admission(True, 0.0, window_max, interval, conservative=conservative)
-        changes = [b + interval for b in state.window[:1]]
+        first = _left(state.window, now, interval)
+        changes = [b + interval for b in state.window[first:first + 1]]
         if phantoms:
             changes.append(state.phantoms_until)
         if state.in_flight:
@@ -248,23 +278,23 @@ class MemoryStore:
 
     async def release(
         self, bucket: str, slot_id: str, age: float, observed: Observation | None,
-        rules: WindowRules,
+        rules: WindowRules, *, sent_age: float = 0.0, answer_age: float = 0.0,
     ) -> tuple[int, float]:
         """Learn from ``observed``, then move the slot from in flight to the window."""
         state = self._bucket(bucket)
         now = self._clock.now()
         state.answered = True
         if observed is not None:
-            self._observe(state, observed, rules, now)
+            self._observe(state, observed, rules, now, _ago(now, sent_age), _ago(now, answer_age))
         state.in_flight.pop(slot_id, None)
         window_max, _, interval = effective(rules, state.learned_max, state.learned_interval)
         bound = now - max(0.0, age)
         if bound + interval > now:
-            heapq.heappush(state.window, bound)
+            bisect.insort(state.window, bound)
         return window_max, interval
 
     def _observe(self, state: _Bucket, observed: Observation, rules: WindowRules,
-                 now: float) -> None:
+                 now: float, sent: float, arrived: float) -> None:
         if observed.max is not None and observed.interval is not None:
             state.learned_max = observed.max
             state.learned_interval = observed.interval
@@ -273,9 +303,12 @@ class MemoryStore:
         if observed.max is not None and observed.remaining is not None:
             _, _, interval = effective(rules, state.learned_max,
                                                 state.learned_interval)
-            ours = self._count(state, now, interval)
+            self._count(state, now, interval)  # purges dead leases
+            taken_before = arrived + self._lease
+            ours = (sum(1 for end in state.in_flight.values() if end <= taken_before)
+                    + len(state.window) - _left(state.window, sent, interval))
             state.phantoms = max(0, (observed.max - observed.remaining) - ours)
-            state.phantoms_until = now + interval
+            state.phantoms_until = arrived + interval
 
     async def abandon(self, bucket: str, slot_id: str) -> None:
         """Free an unused slot at once (it does not count against the daily cap either)."""

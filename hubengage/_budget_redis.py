@@ -21,13 +21,16 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ._budget import DEFAULT_LEASE, Admission, MemoryStore, Observation, WindowRules
+from ._budget import DEFAULT_LEASE, GRACE, Admission, MemoryStore, Observation, WindowRules
 from ._clock import Clock
 from ._errors import BudgetStoreError, InvalidInputError
 
 __all__ = ["RedisStore", "redacted"]
 
 logger = logging.getLogger("hubengage")
+
+#: Connections one store opens to Redis at most (more calls wait for one).
+_MAX_CONNECTIONS = 16
 
 #: How long an idle budget's keys live in Redis (they are refreshed by every admission).
 _KEY_TTL_MS = 86_400_000 * 2
@@ -47,6 +50,7 @@ def redacted(url: str) -> str:
 _PRELUDE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local GRACE_MS = """ + str(round(GRACE * 1000)) + """
 local function effective(st_max, st_int)
   local rmax = tonumber(ARGV[3]); local rint = tonumber(ARGV[4])
   local learn = ARGV[5] == '1'; local share = tonumber(ARGV[6])
@@ -62,8 +66,9 @@ local function effective(st_max, st_int)
 end
 local function count(interval)
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - interval)
-  return redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - interval - GRACE_MS)
+  return redis.call('ZCARD', KEYS[1])
+    + redis.call('ZCOUNT', KEYS[2], '(' .. (now - interval), '+inf')
 end
 local function touch(ttl)
   for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
@@ -106,7 +111,8 @@ if room then
   return {1, 0, wmax, interval, 0, 0, conservative}
 end
 local next = -1
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - interval), '+inf',
+  'WITHSCORES', 'LIMIT', 0, 1)
 if oldest[2] then next = tonumber(oldest[2]) + interval end
 local lease = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if lease[2] and (next < 0 or tonumber(lease[2]) < next) then next = tonumber(lease[2]) end
@@ -118,7 +124,8 @@ return {0, wait, wmax, interval, 0, 0, conservative}
 
 # KEYS: inflight, window, state. ARGV: slot, age_ms, max, interval_ms, learn, share, cautious,
 # observed max (-1), observed interval_ms (-1), observed remaining (-1), observed daily
-# remaining (-1: none), daily cooldown ms.
+# remaining (-1: none), daily cooldown ms, ms since the request was sent, ms since its answer
+# arrived, lease_ms.
 _RELEASE = _PRELUDE + """
 redis.call('HSET', KEYS[3], 'answered', 1)
 local omax = tonumber(ARGV[8]); local oint = tonumber(ARGV[9])
@@ -130,9 +137,13 @@ end
 local st = redis.call('HMGET', KEYS[3], 'max', 'interval')
 local wmax, own, interval = effective(st[1], st[2])
 if omax > 0 and orem >= 0 then
-  local ours = count(interval)
+  count(interval)
+  local sent = now - tonumber(ARGV[13])
+  local arrived = now - tonumber(ARGV[14])
+  local ours = redis.call('ZCOUNT', KEYS[1], '-inf', arrived + tonumber(ARGV[15]))
+    + redis.call('ZCOUNT', KEYS[2], '(' .. (sent - interval), '+inf')
   redis.call('HSET', KEYS[3], 'phantoms', math.max(0, (omax - orem) - ours),
-    'phantoms_until', now + interval)
+    'phantoms_until', arrived + interval)
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 local bound = now - tonumber(ARGV[2])
@@ -167,13 +178,17 @@ local st = redis.call('HMGET', KEYS[3], 'max', 'interval', 'paused_until', 'phan
   'phantoms_until', 'conservative', 'daily_blocked_until', 'daily_used')
 local wmax, own, interval = effective(st[1], st[2])
 local inflight = redis.call('ZCOUNT', KEYS[1], now, '+inf')
-local window = redis.call('ZCOUNT', KEYS[2], now - interval, '+inf')
+local window = redis.call('ZCOUNT', KEYS[2], '(' .. (now - interval), '+inf')
 local phantoms = 0
 if (tonumber(st[5]) or 0) > now then phantoms = tonumber(st[4]) or 0 end
 return {wmax, own, interval, inflight, inflight + window, phantoms,
   math.max(0, (tonumber(st[3]) or 0) - now), st[1] and 1 or 0, (st[6] == '1') and 1 or 0,
   math.max(0, (tonumber(st[7]) or 0) - now), tonumber(st[8]) or 0}
 """
+
+
+def _ms_ago(age: float) -> int:
+    return round(min(max(0.0, age), GRACE) * 1000)
 
 
 def _rules_args(rules: WindowRules) -> list[Any]:
@@ -226,8 +241,12 @@ class RedisStore:
         if self._client is None:
             import redis.asyncio as aioredis
 
-            self._client = aioredis.Redis.from_url(
-                self.url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
+            # A blocking pool: a burst of releases (a window's worth of answers at once) waits
+            # for a connection instead of failing with "Too many connections".
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=_MAX_CONNECTIONS, timeout=self._timeout,
+                socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
+            self._client = aioredis.Redis.from_pool(pool)
             self._scripts = {}
         script = self._scripts.get(name)
         if script is None:
@@ -276,24 +295,27 @@ class RedisStore:
 
     async def release(
         self, bucket: str, slot_id: str, age: float, observed: Observation | None,
-        rules: WindowRules,
+        rules: WindowRules, *, sent_age: float = 0.0, answer_age: float = 0.0,
     ) -> tuple[int, float]:
         """Run the release script; on failure keep the assumption (the lease ends anyway)."""
         if self._local is not None:
-            return await self._local.release(bucket, slot_id, age, observed, rules)
+            return await self._local.release(bucket, slot_id, age, observed, rules,
+                                             sent_age=sent_age, answer_age=answer_age)
         obs = observed or Observation()
         args = [slot_id, round(max(0.0, age) * 1000), *_rules_args(rules),
                 obs.max or -1, round((obs.interval or 0) * 1000) or -1,
                 -1 if obs.remaining is None else obs.remaining,
                 "" if obs.daily_remaining is None else obs.daily_remaining,
-                round(rules.daily_cooldown * 1000)]
+                round(rules.daily_cooldown * 1000),
+                _ms_ago(sent_age), _ms_ago(answer_age), self._lease_ms]
         try:
             reply = await self._call("release", _RELEASE, self._keys(bucket), args)
         except BudgetStoreError as exc:
             logger.warning("%s; the slot is held until its lease ends", exc)
             return rules.max, rules.interval
         if reply is None:
-            return await self.release(bucket, slot_id, age, observed, rules)
+            return await self.release(bucket, slot_id, age, observed, rules,
+                                      sent_age=sent_age, answer_age=answer_age)
         return int(reply[0]), int(reply[1]) / 1000
 
     async def abandon(self, bucket: str, slot_id: str) -> None:

@@ -88,12 +88,18 @@ USER_AGENT = "hubengage/0.1 (+python; asyncio)"
 DEFAULT_TIMEOUT = 30.0
 #: Seconds to establish a connection (including a free slot in the connection pool).
 DEFAULT_CONNECT_TIMEOUT = 10.0
-#: Connections kept per client; the in-flight batch cap keeps far fewer busy.
-DEFAULT_MAX_CONNECTIONS = 32
-#: Batch requests one client keeps in flight at once.
-DEFAULT_MAX_IN_FLIGHT = 16
-#: Calls accepted but not yet completed; further calls wait for room.
-DEFAULT_MAX_PENDING = 10_000
+#: Connections a client may open (idle ones are kept for reuse).
+DEFAULT_MAX_CONNECTIONS = 256
+#: Batch requests one client keeps in flight at once. Above any HubSpot window (250 with the
+#: limit add-on), so the rate budget is what bounds them: a full window can go out at once,
+#: which is what lets a client reach the window's physical limit when each request takes
+#: HubSpot hundreds of milliseconds (16 in flight at 0.5 s each took 3 s to send a window).
+DEFAULT_MAX_IN_FLIGHT = 256
+#: Calls accepted but not yet completed; further calls wait for room. A full batch for every
+#: request in flight, so that when a window of up to 256 requests frees at once every one of
+#: them has a batch ready (10,000 left a 190-request window waiting on answers for its last
+#: 90).
+DEFAULT_MAX_PENDING = MAX_BATCH_SIZE * DEFAULT_MAX_IN_FLIGHT
 #: Inputs a bulk call keeps read but not yet yielded (memory stays flat).
 DEFAULT_BULK_WINDOW = 5_000
 #: How far past the head a create batch looks for inputs distinguishable from those taken.

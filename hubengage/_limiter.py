@@ -16,20 +16,25 @@ in any window, whatever the latency, as long as each bound is >= the true arriva
 
 The arrival bound (when a slot frees). The safe bound is the moment the answer came back
 (``received``): the request surely arrived before. HubSpot's batch answers also say, on
-HubSpot's clock, when processing started and ended (``startedAt``, ``completedAt``). Assume
-(1) HubSpot counts a request no later than it starts processing it, (2) the answer leaves
-no earlier than processing ended, (3) both clocks run at the same rate within ``ε``
-(``1e-3``) and the timestamps are truncated to milliseconds. Then, whatever the offset
-between the clocks (only a difference of HubSpot's own timestamps is used),
+HubSpot's clock, when processing started and ended (``startedAt``, ``completedAt``). Write
+``θ`` for the offset of HubSpot's clock from ours (HubSpot's reading minus ours at the same
+instant). Assume (1) HubSpot counts a request no later than it starts processing it, (2) an
+answer leaves HubSpot no earlier than its processing ended, (3) ``θ`` is the same for every
+answer, within a margin ``m`` (HubSpot's servers agree on the time within ``m``, and no
+clock steps; 25 ms), over the last minute of answers. Then every answer ``j`` gives
+``θ >= completedAt_j - received_j - m`` (it left at ``completedAt_j - θ`` on our clock and
+arrived at ``received_j``, later); let ``θ_low`` be the largest of these, over the last
+minute. For a request ``i``, on our clock,
 
-    arrival <= started = completed - (completedAt - startedAt)
-            <= received - (completedAt - startedAt)
+    arrival_i <= startedAt_i - θ <= startedAt_i - θ_low
 
-so ``bound = received - ((completedAt - startedAt)·(1 - ε) - 2 ms)`` is still >= the
-arrival, and the slot frees up to the server's processing time sooner. A measurement that
-contradicts itself (processing longer than the round trip) falls back to ``received``, and
-after any burst 429 (the model was wrong somewhere: another spender, a clock jump) every
-slot uses ``received`` for the rest of the run (``conservative``).
+so ``bound_i = startedAt_i - θ_low`` (never earlier than when it was sent) is >= the arrival,
+and the slot frees as soon as HubSpot's own window lets it go, however late the client got to
+read the answer: ``θ_low`` comes from the answer read most promptly. (With ``j = i`` alone
+this is ``received_i - (completedAt_i - startedAt_i) + m``: the request arrived no later than
+the answer came back less HubSpot's own processing time, an offset-free bound.) After any
+burst 429 (the model was wrong somewhere: another spender, a clock step) every slot counts
+from ``received`` for the rest of the run (``conservative``).
 
 Learning the window from HubSpot. ``X-HubSpot-RateLimit-Max`` and
 ``-Interval-Milliseconds`` together set the window, up as well as down (``RateLimits`` is
@@ -101,9 +106,10 @@ from ._errors import (
 
 __all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
 
-#: Clock-rate tolerance and timestamp granularity of the early-release bound (see above).
-_RATE_TOLERANCE = 1e-3
-_GRANULARITY = 0.002
+#: The margin ``m`` of the early-release bound (see above): how far HubSpot's servers' clocks
+#: may disagree, plus millisecond truncation; and how long an offset reading is trusted.
+_OFFSET_MARGIN = 0.025
+_OFFSET_HORIZON = 60.0
 #: With a store shared by other processes, whose releases this one does not hear of, a
 #: waiter looks again at least this often.
 _SHARED_POLL = 0.025
@@ -185,6 +191,8 @@ class _Line:
         self.waiters: collections.deque[_Waiter] = collections.deque()
         self.waker: asyncio.Task[None] | None = None
         self.wake: asyncio.Event | None = None
+        #: An ``acquire`` is asking the store directly (others join the line meanwhile).
+        self.trying = False
         #: The window in force, as the store last said (for pacing and snapshots).
         self.max = rules.max
         self.interval = rules.interval
@@ -240,6 +248,8 @@ class RateLimiter:
         #: Until when the store last said the daily quota is spent (fail fast meanwhile).
         self._daily_blocked_until = 0.0
         self._closing = False
+        #: (when read, completedAt - received) of recent answers: θ_low is their largest.
+        self._offsets: collections.deque[tuple[float, float]] = collections.deque()
 
     # -- acquire / release ----------------------------------------------------------------
 
@@ -258,9 +268,17 @@ class RateLimiter:
         self._check_daily(now)
         if self._closing and line.paused_until > now:
             raise _closed_error()
-        if not line.waiters:
-            slot = await self._try(line)
+        if not line.waiters and not line.trying:
+            # One admission at a time straight to the store (the waker serves the rest in
+            # line): calls started together make one store call each in turn, not a
+            # hundred at once, and keep their order.
+            line.trying = True
+            try:
+                slot = await self._try(line)
+            finally:
+                line.trying = False
             if slot is not None:
+                self._kick(line)
                 return slot
             now = self.clock.now()
         if deadline is not None and deadline <= now:
@@ -286,13 +304,14 @@ class RateLimiter:
         *,
         received_at: float | None = None,
         sent_at: float | None = None,
-        server_seconds: float | None = None,
+        server_times: tuple[float, float] | None = None,
     ) -> None:
         """The request was sent (whatever came back): keep it counted for an interval.
 
         ``headers`` (lower-case keys) are the response's, or None when there was none;
-        ``sent_at`` / ``received_at`` (clock time) and ``server_seconds`` (HubSpot's
-        ``completedAt - startedAt``) bound when HubSpot counted it (see the module docs).
+        ``sent_at`` / ``received_at`` (clock time) and ``server_times`` (HubSpot's
+        ``startedAt``, ``completedAt`` as epoch seconds) bound when HubSpot counted it (see
+        the module docs).
         """
         if slot.done:
             return
@@ -300,16 +319,16 @@ class RateLimiter:
         line = self._lines[slot.bucket]
         now = self.clock.now()
         received = now if received_at is None else received_at
-        age = now - received
-        if (server_seconds is not None and self.limits.early_release
+        sent = slot.acquired_at if sent_at is None else sent_at
+        bound = received
+        if (server_times is not None and self.limits.early_release
                 and slot.bucket is Bucket.BURST and not line.conservative):
-            processing = server_seconds * (1 - _RATE_TOLERANCE) - _GRANULARITY
-            sent = slot.acquired_at if sent_at is None else sent_at
-            if 0 < processing <= received - sent:
-                age += processing
+            bound = self._arrival_bound(server_times, received, sent)
+        age = now - bound
         observed = _observation(headers) if headers else None
-        line.max, line.interval = await self.store.release(slot.bucket.value, slot.id, age,
-                                                           observed, line.rules)
+        line.max, line.interval = await self.store.release(
+            slot.bucket.value, slot.id, age, observed, line.rules, sent_age=now - sent,
+            answer_age=now - received)
         if observed is not None and observed.daily_remaining is not None \
                 and observed.daily_remaining <= 0:
             self._daily_blocked_until = now + self.limits.daily_cooldown_seconds
@@ -323,6 +342,23 @@ class RateLimiter:
         slot.done = True
         await self.store.abandon(slot.bucket.value, slot.id)
         self._kick(self._lines[slot.bucket])
+
+    def _arrival_bound(self, server_times: tuple[float, float], received: float,
+                       sent: float) -> float:
+        """The latest our clock may say HubSpot counted the request (see the module docs)."""
+        started, completed = server_times
+        offsets = self._offsets  # a sliding maximum: readings in decreasing order of θ
+        theta = completed - received
+        while offsets and offsets[-1][1] <= theta:
+            offsets.pop()
+        offsets.append((received, theta))
+        while offsets[0][0] < received - _OFFSET_HORIZON:
+            offsets.popleft()
+        theta_low = offsets[0][1] - _OFFSET_MARGIN
+        bound = started - theta_low
+        if not sent <= bound <= received:  # a reading that contradicts the round trip
+            return received
+        return bound
 
     def paused_for(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds until ``bucket`` admits again after a 429 (0 when it is not paused)."""

@@ -201,7 +201,7 @@ class RequestPipeline:
             raise
         await self.limiter.release(
             slot, response.headers, sent_at=sent_at, received_at=self.clock.now(),
-            server_seconds=server_seconds(response.body) if response.ok else None,
+            server_times=server_times(response.body) if response.ok else None,
         )
         self.stats.requests[(request.endpoint, response.status)] += 1
         if response.ok:
@@ -250,17 +250,16 @@ class Reservation:
 _STARTED, _COMPLETED = b'"startedAt"', b'"completedAt"'
 
 
-def server_seconds(body: bytes) -> float | None:
-    """HubSpot's own processing time of a batch answer: ``completedAt - startedAt`` (both on
-    HubSpot's clock, so no offset between the clocks matters), or None when the body does
-    not carry both (single-record answers, errors)."""
+def server_times(body: bytes) -> tuple[float, float] | None:
+    """A batch answer's ``(startedAt, completedAt)`` as epoch seconds on HubSpot's clock, or
+    None when the body does not carry both (single-record answers, errors)."""
     started = _timestamp_after(body, body.rfind(_STARTED), len(_STARTED))
     if started is None:
         return None
     completed = _timestamp_after(body, body.rfind(_COMPLETED), len(_COMPLETED))
-    if completed is None:
+    if completed is None or completed < started:
         return None
-    return (completed - started).total_seconds()
+    return started.timestamp(), completed.timestamp()
 
 
 def _timestamp_after(body: bytes, at: int, skip: int) -> datetime | None:

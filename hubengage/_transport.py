@@ -13,6 +13,7 @@ recording proxy), in the manner of httpx's transports.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -56,6 +57,12 @@ class Request:
     json: Any = None
     #: A short label for stats and logs, e.g. ``"batch/create"`` or ``"get"``.
     endpoint: str = ""
+
+    @functools.cached_property
+    def body(self) -> bytes | None:
+        """``json`` as sent: compact UTF-8 JSON (None without a body), encoded once, so a
+        batch built while it waits for its rate-limit slot goes out the moment it has one."""
+        return None if self.json is None else _dumps(self.json)
 
     def describe(self) -> str:
         """``"POST /crm/v3/objects/emails/batch/create"`` (never the token, never the body)."""
@@ -213,7 +220,7 @@ class AiohttpTransport:
         would carry the token elsewhere): a 3xx comes back as a response.
         """
         session = self._get_session()
-        data = None if request.json is None else _dumps(request.json)
+        data = request.body
         headers = {"Content-Type": "application/json"} if data is not None else None
         url = URL(self._base_url + request.path, encoded=True)
         try:

@@ -551,7 +551,7 @@ async def test_a_rejected_token_halts_a_bulk_run_and_withdraws_the_rest() -> Non
             return json_response(401, AUTH_401)
         return await mini(request)
 
-    async with client(ScriptedTransport(handler)) as hs:
+    async with client(ScriptedTransport(handler), max_in_flight=16) as hs:
         outcomes = [o async for o in hs.emails.create_many(
             email(f"s{i}") for i in range(20_000))]
     assert len(outcomes) == 20_000 and len({o.index for o in outcomes}) == 20_000

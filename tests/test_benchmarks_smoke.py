@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, str]
 
 ALL_SCRIPTS = ["throughput.py", "latency.py", "overhead.py", "memory.py",
-               "emulator_throughput.py", "soak.py"]
+               "emulator_throughput.py", "multiprocess.py", "soak.py"]
 
 
 #: Quick runs at a time (each is a few processes; this machine may have two cores).
@@ -124,13 +124,25 @@ def row_starting(rows: list[Row], column: str, prefix: str) -> Row:
 
 def check_throughput(out: str) -> None:
     header, rows = the_table(out, "client")
-    assert header == ["client", "items", "ok", "seconds", "items/s", "of limit", "requests",
-                      "429s", "retries", "vs ours"]
+    assert header == ["client", "items", "ok", "seconds", "items/s", "of limit",
+                      "of limit, counted", "requests", "429s", "retries", "vs ours"]
     ours = row_starting(rows, "client", "hubengage create() x N")
     assert number(ours["items"]) == number(ours["ok"]) == 1_500  # every email created
     assert number(ours["seconds"]) > 0 and number(ours["items/s"]) > 0
+    assert 0 < number(ours["of limit, counted"]) <= 100
     assert number(ours["requests"]) >= 15  # at most 100 emails a request
     assert "hubengage's first request left" in out
+
+
+def check_multiprocess(out: str) -> None:
+    header, rows = the_table(out, "run")
+    assert header == ["run", "workers", "items", "ok", "seconds", "requests counted", "429s",
+                      "of limit, counted", "of limit, whole run"]
+    for prefix in ("uncoordinated", "shared (Redis)"):
+        row = row_starting(rows, "run", prefix)
+        assert number(row["items"]) == number(row["ok"]) == 4 * 600  # every email created
+        assert 0 < number(row["of limit, counted"]) <= 100
+    assert number(row_starting(rows, "run", "shared")["429s"]) == 0  # one budget: no 429
 
 
 def check_latency(out: str) -> None:
@@ -181,7 +193,8 @@ def check_emulator_throughput(out: str) -> None:
 
 CHECKS = {"throughput.py": check_throughput, "latency.py": check_latency,
           "overhead.py": check_overhead, "memory.py": check_memory,
-          "emulator_throughput.py": check_emulator_throughput}
+          "emulator_throughput.py": check_emulator_throughput,
+          "multiprocess.py": check_multiprocess}
 SCRIPTS = list(CHECKS)
 
 

@@ -65,6 +65,32 @@ async def test_the_redis_store_keeps_the_memory_stores_rule(
     assert traces[0][2] == (5, 1, 3)
 
 
+async def test_phantoms_never_count_a_request_of_ours_hubspot_may_have_counted(
+    redis_server: RedisServer, budget_key: str
+) -> None:
+    # Our slot A leaves the window 0.5 s from now; B is sent now. B's answer says HubSpot
+    # counts 2: A and B, if HubSpot answered before A left. Read after A left (a slow answer,
+    # a late read), A must not pass for another spender's request, which would hold a slot
+    # for a whole interval. A third request counted is someone else's.
+    clock = LoopClock()
+    rules = WindowRules(max=10, interval=2.0, cautious=False)
+    for store in (MemoryStore(clock), RedisStore(redis_server.url, key=budget_key,
+                                                  clock=clock)):
+        assert (await store.admit("burst", "a", rules)).admitted
+        await store.release("burst", "a", 1.5, None, rules)  # counted 1.5 s ago
+        assert (await store.admit("burst", "b", rules)).admitted
+        await asyncio.sleep(0.8)  # A has left the window (0.3 s ago)
+        await store.release("burst", "b", 0.7, Observation(max=10, interval=2.0, remaining=8),
+                            rules, sent_age=0.8, answer_age=0.1)
+        assert (await store.snapshot("burst", rules))["phantoms"] == 0, type(store)
+        assert (await store.admit("burst", "c", rules)).admitted
+        await store.release("burst", "c", 0.0, Observation(max=10, interval=2.0, remaining=7),
+                            rules)  # now: B, C and one request of someone else's
+        snapshot = await store.snapshot("burst", rules)
+        assert (snapshot["used"], snapshot["phantoms"]) == (2, 1), type(store)
+        await store.aclose()
+
+
 async def test_the_store_never_puts_a_password_in_a_message() -> None:
     assert redacted("redis://user:s3cret@host:6379/0") == "redis://user:***@host:6379/0"
     assert redacted("redis://:s3cret@host/0") == "redis://:***@host/0"
@@ -111,6 +137,22 @@ async def test_the_same_clients_without_the_shared_budget_do_hit_the_window() ->
         made = await writers(emu.url, None, "unused", 4, 300, limits)
         assert len(emu.records("notes")) == 1200
     assert sum(hs.stats.total_rate_limited for hs in made) > 0
+
+
+async def test_a_window_of_answers_at_once_never_runs_out_of_redis_connections(
+    redis_server: RedisServer, budget_key: str
+) -> None:
+    # 150 full batches ask for their slots together, and their answers release them
+    # together; redis-py's pool holds 100 connections and refuses the 101st call unless the
+    # limiter asks one at a time and the store waits for a connection.
+    limits = RateLimits(requests_per_interval=400, interval_seconds=10.0, cautious_start=False)
+    async with Emulator(burst_limit=0) as emu, HubSpot(
+        access_token="t", base_url=emu.url, retry=RETRY, rate_limits=limits,
+        rate_limit_store=redis_server.url, rate_limit_key=budget_key,
+    ) as hs:
+        records = await asyncio.gather(*(hs.notes.create(note(i)) for i in range(15_000)))
+        assert len({r.id for r in records}) == 15_000
+        assert hs.stats.total_requests == 150
 
 
 async def test_what_one_client_learns_serves_the_next_at_once(

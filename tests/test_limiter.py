@@ -210,12 +210,13 @@ async def test_a_slot_frees_when_hubspots_timestamps_prove_it_left_the_window() 
     lim, clock = limiter(1, 10.0)
     slot = await lim.acquire()
     await clock.advance(0.6)  # 0.1 s there, 0.5 s of server time, back
-    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_seconds=0.5)
+    # HubSpot's clock reads 1000 more than ours: it started at 1000.1, completed at 1000.6.
+    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_times=(1000.1, 1000.6))
     waiter = asyncio.create_task(lim.acquire())
-    # Counted at most at 0.6 - (0.5 * 0.999 - 0.002) = 0.1025: free at 10.1025, not 10.6.
+    # θ >= 1000.6 - 0.6 - 0.025: counted by 0.125 on our clock; free at 10.125, not 10.6.
     await clock.advance(9.5)
     assert not waiter.done()
-    await clock.advance(0.003)
+    await clock.advance(0.03)
     assert waiter.done()
     await lim.release(waiter.result(), None)
     await lim.aclose()
@@ -227,7 +228,7 @@ async def test_after_a_burst_429_slots_free_only_an_interval_after_the_answer() 
                                              retry_after=0.0), Bucket.BURST)
     slot = await lim.acquire()
     await clock.advance(0.6)
-    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_seconds=0.5)
+    await lim.release(slot, None, sent_at=0.0, received_at=0.6, server_times=(1000.1, 1000.6))
     waiter = asyncio.create_task(lim.acquire())
     await clock.advance(9.9)
     assert not waiter.done()  # conservative: counted until 10.6
@@ -237,11 +238,29 @@ async def test_after_a_burst_429_slots_free_only_an_interval_after_the_answer() 
     await lim.aclose()
 
 
+async def test_the_offset_comes_from_the_answer_read_most_promptly() -> None:
+    lim, clock = limiter(2, 10.0)
+    first, second = await lim.acquire(), await lim.acquire()
+    # Both counted at 0.1 on our clock (HubSpot's reads 1000 more). The first answer is read
+    # promptly (0.6); the second only at 2.0 (the client was busy): its own round trip would
+    # say "counted by 1.5", the offset learned from the first says "by 0.125".
+    await clock.advance(0.6)
+    await lim.release(first, None, sent_at=0.0, received_at=0.6, server_times=(1000.1, 1000.6))
+    await clock.advance(1.4)
+    await lim.release(second, None, sent_at=0.0, received_at=2.0, server_times=(1000.1, 1000.6))
+    waiters = [asyncio.create_task(lim.acquire()) for _ in range(2)]
+    await clock.advance(8.15)  # t = 10.15
+    assert all(w.done() for w in waiters)
+    for waiter in waiters:
+        await lim.release(waiter.result(), None)
+    await lim.aclose()
+
+
 async def test_server_timestamps_that_contradict_the_round_trip_are_not_trusted() -> None:
     lim, clock = limiter(1, 10.0)
     slot = await lim.acquire()
     await clock.advance(0.2)
-    await lim.release(slot, None, sent_at=0.0, received_at=0.2, server_seconds=5.0)
+    await lim.release(slot, None, sent_at=0.0, received_at=0.2, server_times=(1000.0, 1005.0))
     waiter = asyncio.create_task(lim.acquire())
     await clock.advance(9.9)
     assert not waiter.done()

@@ -2,9 +2,11 @@
 
 Data path (``docs/architecture.md``): ``hs.emails.create(...)`` → :meth:`Batcher.submit`
 queues an :class:`~._assembly.Item` (after flow control and per-record sequencing) → the
-queue's dispatcher asks the pipeline for a slot (:meth:`RequestPipeline.reserve`), only
-*then* drains up to 100 items (whatever queued while it waited rides along; a partial batch
-may also linger for the budget's pacing) → the batch is sent through the reservation
+queue's dispatcher drains 100 items at once when it has them (the full batch then waits for
+its slot, request built), otherwise asks the pipeline for a slot
+(:meth:`RequestPipeline.reserve`) and only *then* drains (whatever queued while it waited
+rides along; a partial batch may also linger for the budget's pacing) → the batch is sent
+through the reservation
 (retries inside the pipeline) → :func:`hubengage._multistatus.decode` maps the response
 back to each item, never by position, never by a guess.
 
@@ -25,7 +27,7 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -46,6 +48,7 @@ from .._multistatus import TRACED_OPS, decode
 from .._pipeline import RequestPipeline, Reservation
 from .._requests import batch_request
 from .._stats import ClientStats
+from .._transport import Request
 from ..models import CrmObject
 from ._assembly import Item, Queue, drain, queue_key
 from ._flow import FlowControl
@@ -89,6 +92,8 @@ class Batcher:
         self._permits: asyncio.Semaphore | None = None
         self._queues: dict[tuple[Any, ...], Queue] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Batch tasks still waiting for their rate-limit slot.
+        self._waiting: set[asyncio.Task[Any] | None] = set()
         self._trace_prefix = f"he{secrets.token_hex(4)}-"
         self._trace_counter = itertools.count(1)
         #: Learned from responses: does HubSpot echo trace ids on successful creates? Once a
@@ -154,6 +159,10 @@ class Batcher:
         """
         while live := [f for f in self._flow.live() if not f.done()]:
             await asyncio.wait(live)
+        # Every call is over, so a batch still waiting for a slot holds only cancelled calls.
+        for task in list(self._waiting):
+            if task is not None:
+                task.cancel()
         while self._tasks:
             await asyncio.wait(list(self._tasks))
         dispatchers = [q.dispatcher for q in self._queues.values() if q.dispatcher is not None]
@@ -202,14 +211,36 @@ class Batcher:
     # -- dispatching ------------------------------------------------------------------------
 
     async def _dispatch(self, queue: Queue) -> None:
-        """Take a permit and a slot, then drain what is queued into one batch; repeat."""
+        """Turn what is queued into batches, each sent on its own rate-limit slot; repeat.
+
+        A full batch is drained at once and waits for its slot in its own task, with its
+        request already built, so that when many slots free together (a window rolling over)
+        each batch goes out at once rather than being assembled one after another. A partial
+        batch takes its slot first and only then drains: whatever queues while it waits rides
+        along, and it may linger for the budget's pacing.
+        """
         if self._permits is None:
             self._permits = asyncio.Semaphore(self.max_in_flight)
         permits = self._permits
         pipeline = self._pipeline
         try:
+            ahead = False  # full batches started that may not be in the budget's line yet
             while queue.items:
                 await permits.acquire()
+                if len(queue.items) >= MAX_BATCH_SIZE:
+                    batch = self._drain(queue, MAX_BATCH_SIZE)
+                    if batch:
+                        self._start(self._run_batch(queue, batch, None, permits))
+                        ahead = True
+                    else:
+                        permits.release()
+                    continue
+                if ahead:  # let them take their place in line first: calls go out in order
+                    ahead = False
+                    await asyncio.sleep(0)
+                    if not queue.items or len(queue.items) >= MAX_BATCH_SIZE:
+                        permits.release()
+                        continue
                 try:
                     reservation = await pipeline.reserve()
                 except HubEngageError as exc:  # daily quota spent, deadline, closed: fail all
@@ -220,7 +251,7 @@ class Batcher:
                 except BaseException:
                     permits.release()
                     raise
-                batch: list[Item] = []
+                batch = []
                 try:
                     await self._linger(queue)
                     batch = self._drain(queue, MAX_BATCH_SIZE)
@@ -232,13 +263,14 @@ class Batcher:
                     continue
                 if len(batch) < MAX_BATCH_SIZE:
                     pipeline.spend_pacing()
-                task = asyncio.get_running_loop().create_task(
-                    self._run_batch(queue, batch, reservation, permits)
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._start(self._run_batch(queue, batch, reservation, permits))
         finally:
             queue.dispatcher = None
+
+    def _start(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _linger(self, queue: Queue) -> None:
         """Hold a partial batch until the budget's pacing allows it or the queue fills.
@@ -268,11 +300,26 @@ class Batcher:
         return drain(queue, limit, distinct=distinct, finish=self._finish)
 
     async def _run_batch(
-        self, queue: Queue, batch: list[Item], reservation: Reservation,
+        self, queue: Queue, batch: list[Item], reservation: Reservation | None,
         permits: asyncio.Semaphore,
     ) -> None:
+        """Send ``batch`` on ``reservation``, or, for a batch drained before its slot, build
+        its request, then wait for a slot (a waiting batch counts against the permits)."""
         try:
-            await self._send(queue, batch, reservation)
+            request = None
+            if reservation is None:
+                request = batch_request(queue.op, batch)
+                _ = request.body  # encoded now, not once the slot is there
+                self._waiting.add(asyncio.current_task())
+                try:
+                    reservation = await self._pipeline.reserve()
+                except HubEngageError as exc:  # daily quota spent, deadline, closed
+                    for item in batch:
+                        self._resolve(item, exc)
+                    return
+                finally:
+                    self._waiting.discard(asyncio.current_task())
+            await self._send(queue, batch, reservation, request)
         except asyncio.CancelledError:
             error = ClientClosedError("the client was closed while this call was in flight")
             for item in batch:
@@ -284,18 +331,24 @@ class Batcher:
                 self._resolve(item, exc)
         finally:
             permits.release()
-            await reservation.abandon()  # a no-op once it was used
+            if reservation is not None:
+                await reservation.abandon()  # a no-op once it was used
 
     async def _send(
-        self, queue: Queue, batch: list[Item], reservation: Reservation | None
+        self, queue: Queue, batch: list[Item], reservation: Reservation | None,
+        request: Request | None = None,
     ) -> None:
-        """Send one batch (retries inside the pipeline) and resolve every item in it."""
+        """Send one batch (retries inside the pipeline) and resolve every item in it.
+
+        ``request`` is the batch's, if built already (it is rebuilt when a caller left).
+        """
         if any(item.future.done() for item in batch):
             # Callers cancelled between the drain and now: those items are not sent.
             for item in batch:
                 if item.future.done():
                     self._finish(item)
             batch = [item for item in batch if not item.future.done()]
+            request = None
             if not batch:
                 return
         for item in batch:
@@ -306,7 +359,8 @@ class Batcher:
         stats.batches += 1
         stats.items_sent += len(batch)
         stats.batch_sizes[len(batch)] += 1
-        request = batch_request(queue.op, batch)
+        if request is None:
+            request = batch_request(queue.op, batch)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("sending %s with %d items", request.path, len(batch))
         try:
