@@ -39,15 +39,9 @@ from aiohttp import web
 
 from .._constants import MAX_BATCH_SIZE, MAX_LIST_PAGE_SIZE
 from .._objecttypes import resolve_object_type
+from ._common import ApiError, iso_time, not_found, validation_error
 from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
-from ._store import (
-    ApiError,
-    Record,
-    Store,
-    iso_time,
-    not_found,
-    validation_error,
-)
+from ._store import Record, Store
 
 __all__ = ["ARRIVALS_CAP", "EmulatorApp", "token_hash"]
 

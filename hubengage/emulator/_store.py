@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
-import math
 import random
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .._constants import (
@@ -35,10 +33,11 @@ from .._objecttypes import (
     PropertyKind,
     resolve_object_type,
 )
+from ._common import ApiError, iso_time, property_error, validation_error
 from ._config import EmulatorConfig
 from ._values import RICH_TEXT_PROPERTIES, InvalidValue, check_value, rich_text_html
 
-__all__ = ["ApiError", "Record", "Store", "iso_time"]
+__all__ = ["Record", "Store"]
 
 #: First id handed out; HubSpot ids are large numeric strings.
 FIRST_ID = 10_000_001
@@ -47,74 +46,6 @@ FIRST_ID = 10_000_001
 _TYPE_ID_TARGET: dict[tuple[str, int], str] = {
     (a, tid): b for (a, b), tid in ASSOCIATION_TYPE_IDS.items()
 }
-
-
-def iso_time(seconds: float) -> str:
-    """A POSIX time as HubSpot writes it: ISO 8601 UTC, exactly 3 fractional digits
-    (milliseconds, truncated), ``Z``: ``2026-01-15T10:00:00.123Z``."""
-    millis = math.floor(seconds * 1000)
-    whole, ms = divmod(millis, 1000)
-    stamp = datetime.fromtimestamp(whole, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
-
-
-class ApiError(Exception):
-    """A HubSpot error response: ``status`` and the JSON ``body`` (without correlationId)."""
-
-    def __init__(
-        self,
-        status: int,
-        category: str | None,
-        message: str,
-        *,
-        context: Mapping[str, list[str]] | None = None,
-        errors: list[dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body: dict[str, Any] = {"status": "error", "message": message}
-        if category:
-            self.body["category"] = category
-        if context:
-            self.body["context"] = dict(context)
-        if errors:
-            self.body["errors"] = errors
-
-    def as_item_error(self, context: Mapping[str, list[str]]) -> dict[str, Any]:
-        """This error as one entry of a 207 ``errors[]`` with ``context``."""
-        out = {k: v for k, v in self.body.items() if k != "context"}
-        out["context"] = {**self.body.get("context", {}), **context}
-        return out
-
-
-def _property_error(code: str, name: str, message: str) -> ApiError:
-    detail = {
-        "isValid": False,
-        "message": message,
-        "error": code,
-        "name": name,
-        "localizedErrorMessage": message,
-        "portalId": 891936587,
-    }
-    return ApiError(
-        400,
-        "VALIDATION_ERROR",
-        f"Property values were not valid: {json.dumps([detail], separators=(',', ':'))}",
-        errors=[{"message": message, "code": code, "context": {"propertyName": [name]}}],
-    )
-
-
-def validation_error(message: str, **context: list[str]) -> ApiError:
-    """A plain 400 VALIDATION_ERROR."""
-    return ApiError(400, "VALIDATION_ERROR", message, context=context or None)
-
-
-def not_found(rid: str) -> ApiError:
-    """The single-object 404 (``docs/hubspot-wire.md`` §3; note the two spaces)."""
-    return ApiError(
-        404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.",
-        context={"id": [rid]},
-    )
 
 
 class Record:
@@ -251,7 +182,7 @@ class Store:
             if name not in t.writable:
                 if not strict:
                     continue
-                raise _property_error(
+                raise property_error(
                     "PROPERTY_DOESNT_EXIST", name, f'Property "{name}" does not exist'
                 )
             if value is None:
@@ -263,7 +194,7 @@ class Store:
             allowed = ot.enums.get(name)
             if allowed is not None and value and value not in allowed:
                 options = ", ".join(sorted(allowed))
-                raise _property_error(
+                raise property_error(
                     "INVALID_OPTION", name,
                     f"{value} was not one of the allowed options: [{options}]",
                 )
@@ -271,14 +202,14 @@ class Store:
                 try:
                     value = check_value(t.kind(name), value, normalize=normalize)
                 except InvalidValue as exc:
-                    raise _property_error(exc.code, name, exc.message) from None
+                    raise property_error(exc.code, name, exc.message) from None
                 if rich_text and name in RICH_TEXT_PROPERTIES:
                     value = rich_text_html(value)
             out[name] = value
         if create:
             for name in ot.required:
                 if not out.get(name):
-                    raise _property_error(
+                    raise property_error(
                         "REQUIRED_PROPERTY", name, f"{name} is required but was not set"
                     )
         return out
