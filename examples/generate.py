@@ -58,6 +58,8 @@ def emails(rng: random.Random, n: int = 3000) -> list[dict[str, object]]:
                 "hs_email_text": f"Hi {first}, thanks for your time on {topic}. "
                                  f"Could we talk again next week? (ref {i:04d})",
                 "hs_email_headers": json.dumps(headers, separators=(",", ":")),
+                # a unique-value custom property: `--id-property message_ref` upserts on it
+                "message_ref": f"msg-{i:05d}",
             },
             "associations": assocs,
         })

@@ -14,6 +14,7 @@ Single calls are coalesced into 100-input batch requests under a rolling-window 
 retried per policy, and every multi-status result is mapped back to the call that made it.
 """
 
+from ._account import OwnersResource, PropertiesResource
 from ._batching import Batcher
 from ._bulk import NewRecord, Outcome, RecordUpdate
 from ._client import ClientState, HubSpot
@@ -49,8 +50,10 @@ from ._stats import ClientStats
 from ._transport import AiohttpTransport, Request, Response, Transport
 from .models import (
     AssociatedId,
+    AssociatedRecord,
     Association,
     AssociationCategory,
+    AssociationLabel,
     Call,
     CallDirection,
     CallStatus,
@@ -65,7 +68,11 @@ from .models import (
     Meeting,
     MeetingOutcome,
     Note,
+    Owner,
     PostalMail,
+    Property,
+    PropertyOption,
+    PropertyVersion,
     Task,
     TaskPriority,
     TaskStatus,
@@ -79,8 +86,10 @@ __all__ = [
     "APIError",
     "AiohttpTransport",
     "AssociatedId",
+    "AssociatedRecord",
     "Association",
     "AssociationCategory",
+    "AssociationLabel",
     "AuthenticationError",
     "Batcher",
     "Bucket",
@@ -119,7 +128,13 @@ __all__ = [
     "ObjectResource",
     "Outcome",
     "OutcomeUnknownError",
+    "Owner",
+    "OwnersResource",
     "PostalMail",
+    "PropertiesResource",
+    "Property",
+    "PropertyOption",
+    "PropertyVersion",
     "RateLimitError",
     "RateLimiter",
     "RateLimits",

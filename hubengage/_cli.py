@@ -63,11 +63,15 @@ from ._errors import (
 )
 from ._limiter import RateLimits
 from ._objecttypes import OBJECT_TYPES, resolve_object_type
+from .emulator import SANDBOX_SEED  # the records the sandbox seeds (examples' associations)
 from .models import Association
 from .models._associations import parse_association
 from .models._converter import to_wire_properties
 
 __all__ = ["main"]
+
+#: The unique-value property of ``examples/emails.jsonl`` the sandbox defines.
+SANDBOX_EMAIL_KEY = "message_ref"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _CSV_ASSOCIATIONS = {
@@ -76,9 +80,6 @@ _CSV_ASSOCIATIONS = {
     "associate_deal": "deals",
     "associate_ticket": "tickets",
 }
-#: Records the sandbox seeds so that the examples' associations resolve.
-SANDBOX_SEED = {"contacts": range(601, 631), "companies": range(901, 911),
-                "deals": range(1201, 1206), "tickets": range(1501, 1506)}
 #: What a CSV header cell must look like: a HubSpot property's internal name.
 _PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: Custom object types: a type id (``2-123``) or a fully qualified name (``p123_cars``).
@@ -586,13 +587,14 @@ async def run_import(args: argparse.Namespace, console: Any, job: Job | None = N
     if args.sandbox:
         from .emulator import Emulator, EmulatorConfig
 
-        unique = {object_type: (args.id_property,)} if args.id_property else {}
-        emulator = Emulator(EmulatorConfig(seed=1, unique_properties=unique,
+        # The examples' account: emails carry the unique custom property message_ref.
+        unique: dict[str, tuple[str, ...]] = {"emails": (SANDBOX_EMAIL_KEY,)}
+        if args.id_property:
+            unique[object_type] = tuple(dict.fromkeys(
+                (*unique.get(object_type, ()), args.id_property)))
+        emulator = Emulator(EmulatorConfig(seed=1, seed_records=True, unique_properties=unique,
                                            custom_properties=unique))
         await emulator.start()
-        for type_name, ids in SANDBOX_SEED.items():
-            for rid in ids:
-                emulator.put_record(type_name, {"hs_object_source": "sandbox"}, id=rid)
         base_url, token = emulator.url, "sandbox"
         console.print(f"sandbox: importing into the built-in HubSpot emulator at {base_url}; "
                       "nothing leaves this machine.")
@@ -708,6 +710,32 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
             entry["id"] = record_id
         journal.write(entry)
 
+    def succeeded(line: int, record: Any) -> None:
+        counters.succeeded += 1
+        entry = {"line": line, "status": "ok", "id": record.id}
+        if record.possible_duplicate:
+            entry["possible_duplicate"] = True
+        journal.write(entry)
+
+    associating: set[asyncio.Task[None]] = set()
+
+    async def associate(line: int, record: Any, associations: Sequence[Association]) -> None:
+        # Batch upsert takes no associations: each is a call of its own, coalesced by the
+        # batcher into v4 association batches (idempotent, so a resumed row may repeat them).
+        outcomes = await asyncio.gather(
+            *(resource.associate(record.id, str(a.to_type), a.to_id, type_id=a.type_id,
+                                 category=a.category, label=a.label)
+              for a in associations),  # check_row: rows with --id-property name to_type
+            return_exceptions=True)
+        error = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if isinstance(error, HubEngageError):  # written, not (wholly) associated
+            failed(line, error, record_id=record.id)
+        elif error is not None:
+            raise error
+        else:
+            succeeded(line, record)
+        journal.flush()
+
     progress = _progress(console)
     started = time.monotonic()
     per, interval = args.rate
@@ -728,20 +756,14 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
                     if outcome.withdrawn:
                         continue  # never sent (a stop, a refused token): resume sends it
                     if outcome.ok and outcome.record is not None:
-                        record = outcome.record
                         if args.id_property and outcome.input.associations:
-                            try:
-                                await _associate(resource, record.id,
-                                                 outcome.input.associations)
-                            except HubEngageError as exc:  # written, not associated
-                                failed(line, exc, record_id=record.id)
-                                journal.flush()
-                                continue
-                        counters.succeeded += 1
-                        entry = {"line": line, "status": "ok", "id": record.id}
-                        if record.possible_duplicate:
-                            entry["possible_duplicate"] = True
-                        journal.write(entry)
+                            # Concurrently, so that rows' associations share v4 batches.
+                            task_ = asyncio.get_running_loop().create_task(associate(
+                                line, outcome.record, outcome.input.associations))
+                            associating.add(task_)
+                            task_.add_done_callback(associating.discard)
+                            continue
+                        succeeded(line, outcome.record)
                     elif isinstance(outcome.error, OutcomeUnknownError):
                         counters.unknown_outcome(line, outcome.error)
                         journal.write(failure_entry(line, outcome.error, "unknown"))
@@ -751,6 +773,8 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
                     progress.update(task, completed=counters.succeeded + counters.failed
                                     + counters.unknown,
                                     description=_describe(counters, hs, started))
+                while associating:
+                    await asyncio.wait(list(associating))
             stats = hs.stats
     finally:
         journal.close()
@@ -767,14 +791,6 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if counters.failed == 0 and counters.unknown == 0 else EXIT_FAILED
-
-
-async def _associate(resource: Any, record_id: str,
-                     associations: Sequence[Association]) -> None:
-    # Batch upsert takes no associations; a PUT per association is idempotent.
-    for assoc in associations:
-        await resource.associate(record_id, assoc.to_type, assoc.to_id,
-                                 type_id=assoc.resolved_type_id(resource.object_type))
 
 
 def _describe(counters: Counters, hs: HubSpot, started: float) -> str:

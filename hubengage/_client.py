@@ -15,6 +15,7 @@ import os
 from functools import cached_property
 from types import TracebackType
 
+from ._account import OwnersResource, PropertiesResource
 from ._batching import Batcher
 from ._budget import BudgetStore
 from ._clock import Clock, LoopClock
@@ -29,6 +30,7 @@ from ._constants import (
 )
 from ._errors import ClientClosedError, EventLoopError, InvalidInputError
 from ._execution import DirectExecutor, Executor
+from ._labels import LabelCatalog
 from ._limiter import Bucket, RateLimiter, RateLimits
 from ._objecttypes import resolve_object_type
 from ._pipeline import RequestPipeline
@@ -128,6 +130,7 @@ class HubSpot:
         self._executor: Executor = self._batcher if self._batcher is not None else direct
         self._state = ClientState.OPEN
         self._base_url = base_url
+        self._labels = LabelCatalog(self.send)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
@@ -154,6 +157,12 @@ class HubSpot:
     def executor(self) -> Executor:
         """What carries out single-record calls: the batcher, or the direct executor."""
         return self._executor
+
+    @property
+    def labels(self) -> LabelCatalog:
+        """Association labels by name (``Association.contact(601, label=...)``), looked up
+        once per pair of object types and cached."""
+        return self._labels
 
     def check_open(self) -> None:
         """Raise ``ClientClosedError`` once ``aclose()`` has begun, and ``EventLoopError``
@@ -220,6 +229,16 @@ class HubSpot:
         await self.aclose()
 
     # -- resources ------------------------------------------------------------------------
+
+    def properties(self, object_type: str) -> PropertiesResource:
+        """The property definitions of an object type, by name or type id: list, get,
+        create (``hs.properties("emails").create(...)``)."""
+        return PropertiesResource(self, object_type)
+
+    @cached_property
+    def owners(self) -> OwnersResource:
+        """The account's owners: who ``hubspot_owner_id`` can name."""
+        return OwnersResource(self)
 
     def objects(self, object_type: str) -> ObjectResource:
         """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""

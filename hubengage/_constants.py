@@ -26,11 +26,15 @@ __all__ = [
     "DEFAULT_MAX_PENDING",
     "DEFAULT_MAX_RETRY_AFTER",
     "DEFAULT_TIMEOUT",
+    "MAX_ASSOCIATIONS_BATCH",
+    "MAX_ASSOCIATIONS_BATCH_READ",
+    "MAX_ASSOCIATIONS_PAGE_SIZE",
     "MAX_BATCH_SIZE",
     "MAX_BURST_PER_INTERVAL",
     "MAX_FILTERS",
     "MAX_FILTERS_PER_GROUP",
     "MAX_FILTER_GROUPS",
+    "MAX_HISTORY_BATCH_SIZE",
     "MAX_LIST_PAGE_SIZE",
     "MAX_NOTE_BODY_CHARS",
     "MAX_SEARCH_BODY_CHARS",
@@ -53,6 +57,17 @@ MAX_BATCH_SIZE = 100
 MAX_LIST_PAGE_SIZE = 100
 #: Records per page of a search (§1.2).
 MAX_SEARCH_PAGE_SIZE = 200
+#: Associations per page of the v4 associations GET (S-A4: "Limit 500 per call"); also the
+#: page of each input of a v4 association ``batch/read``.
+MAX_ASSOCIATIONS_PAGE_SIZE = 500
+#: Inputs of a v4 association ``batch/read`` (§1.3, §5.1).
+MAX_ASSOCIATIONS_BATCH_READ = 1_000
+#: Inputs of the other v4 association batches (``batch/create``, ``associate/default``,
+#: ``archive``, ``labels/archive``) (§1.3).
+MAX_ASSOCIATIONS_BATCH = 2_000
+#: Properties one read may ask with their history (``propertiesWithHistory``), and the inputs
+#: of a ``batch/read`` / records of a list page that asks any (§1.3).
+MAX_HISTORY_BATCH_SIZE = 50
 #: Results one search query can page through; paging past it is a 400 (§1.2).
 SEARCH_RESULT_CAP = 10_000
 #: Search filter limits: groups, filters per group, filters in all (§1.2).

@@ -1,7 +1,7 @@
 """What a resource needs from its client: an executor, a pipeline to send through, a check.
 
 A Protocol, so resources do not import the client class (no cycles), and tests can drive a
-resource with any object that has these three members.
+resource with any object that has these members.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ._transport import Request, Response
 
 if TYPE_CHECKING:
     from ._execution import Executor
+    from ._labels import LabelCatalog
 
 __all__ = ["ClientCore"]
 
@@ -23,6 +24,11 @@ class ClientCore(Protocol):
     @property
     def executor(self) -> Executor:
         """Carries out single-record calls: the batcher, or the direct executor."""
+        ...
+
+    @property
+    def labels(self) -> LabelCatalog:
+        """Association labels by name, cached per pair of object types."""
         ...
 
     def check_open(self) -> None:

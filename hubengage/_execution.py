@@ -72,15 +72,18 @@ class DirectExecutor:
 
     async def run(self, call: Call) -> CrmObject | None:
         """Send the call's request and read its record (or raise its error)."""
-        response = await self._pipeline.send(single_request(call))
+        request = single_request(call)
+        response = await self._pipeline.send(request)
         if call.op is Op.ARCHIVE:
             return None
-        if call.op is Op.UPSERT:
-            outcome = decode(Op.UPSERT, [call], response, id_property=call.id_property)
+        if call.op is Op.UPSERT or request.endpoint.startswith("v4 batch"):
+            outcome = decode(call.op, [call], response, id_property=call.id_property)
             result = outcome.outcomes[0]
             if isinstance(result, BaseException):
                 raise result
             return result
+        if call.op is Op.LINK or call.op is Op.UNLINK:
+            return None  # a 2xx from the single-pair endpoint: done
         return decode_record(call.op, response)
 
     async def submit(self, call: Call, on_sent: OnSent | None = None) -> asyncio.Future[Any]:

@@ -23,6 +23,13 @@ its own normal form, so nothing here maps by position or by elimination. The rul
    an archive that nothing names → done (HubSpot answers 204 with no body). A second result
    for an input that already has one is unclaimed.
 
+Association calls (v4, :func:`_decode_links`): a result names its pair of records (``from``
+and ``to`` ids); an input whose pair a result names succeeded; an unlinking request answered
+204 succeeded whole. An error is tied to an input only when the batch held that input alone
+(HubSpot's v4 errors name records in their message, not by input); every other input is
+unknown, and the batcher sends each such input again alone: associating and unassociating
+are idempotent, so that costs a request, never a duplicate.
+
 Unclaimed results are returned, never dropped silently: for creates they are records that
 exist in HubSpot without a caller (possible duplicates); the batcher counts and logs them.
 """
@@ -44,7 +51,15 @@ from ._matching import Fingerprint, RecordMatcher, canonical, fingerprint, fits
 from ._transport import Response
 from .models import CrmObject
 
-__all__ = ["CATEGORY_STATUS", "Decoded", "SentInput", "decode", "decode_record", "page_results"]
+__all__ = [
+    "CATEGORY_STATUS",
+    "Decoded",
+    "SentInput",
+    "decode",
+    "decode_record",
+    "next_after",
+    "page_results",
+]
 
 #: The HTTP status an error inside a 207 stands for, by HubSpot category.
 CATEGORY_STATUS: Mapping[str, int] = {
@@ -130,6 +145,8 @@ def decode(
     created record cannot be recognised by (``ObjectType.unmatchable``).
     """
     op = Op(op)
+    if op is Op.LINK or op is Op.UNLINK:
+        return _decode_links(op, inputs, response)
     n = len(inputs)
     correlation_id = response.correlation_id
     try:
@@ -217,6 +234,49 @@ def decode(
     return Decoded(outcomes, unclaimed, echoed)
 
 
+def _decode_links(op: Op, inputs: Sequence[SentInput], response: Response) -> Decoded:
+    n = len(inputs)
+    correlation_id = response.correlation_id
+    if op is Op.UNLINK and not response.body.strip():
+        return Decoded([None] * n, [], None)  # 204: every pair unlinked
+    try:
+        body = _body(op, response)
+    except HubEngageError as exc:
+        return Decoded([_unknown_after(op, exc, response) for _ in range(n)], [], None)
+    assert body is not None
+    confirmed: set[tuple[Hashable, Hashable]] = set()
+    for raw in _entries(body, "results"):
+        pair = _link_pair(raw)
+        if pair is not None:
+            confirmed.add(pair)
+    errors = _entries(body, "errors")
+    outcomes: list[Outcome] = []
+    for inp in inputs:
+        to_id = getattr(inp, "to_id", None)
+        if (canonical(inp.key), canonical(to_id)) in confirmed:
+            outcomes.append(None)
+        elif n == 1 and errors:
+            outcomes.append(item_error(errors[0], correlation_id))
+        else:
+            outcomes.append(OutcomeUnknownError(
+                f"HubSpot's v4 {op.value} response (HTTP {response.status}) does not say "
+                "whether this pair of records is associated",
+                operation=op.value, status=response.status, correlation_id=correlation_id,
+            ))
+    return Decoded(outcomes, [], None)
+
+
+def _link_pair(raw: Mapping[str, Any]) -> tuple[Hashable, Hashable] | None:
+    """The (from id, to id) a v4 result names: ``fromObjectId``/``toObjectId`` (labelled
+    create) or ``from.id``/``to.id`` (default associate)."""
+    if "fromObjectId" in raw and "toObjectId" in raw:
+        return canonical(str(raw["fromObjectId"])), canonical(str(raw["toObjectId"]))
+    origin, to = raw.get("from"), raw.get("to")
+    if isinstance(origin, Mapping) and isinstance(to, Mapping):
+        return canonical(str(origin.get("id"))), canonical(str(to.get("id")))
+    return None
+
+
 def decode_record(op: Op | str, response: Response) -> CrmObject:
     """The record a single-record endpoint answered with (create, read, update).
 
@@ -246,6 +306,14 @@ def page_results(response: Response) -> tuple[list[Mapping[str, Any]], Mapping[s
     if not isinstance(results, list):
         raise response.malformed("'results' is not a list")
     return [r for r in results if isinstance(r, Mapping)], body
+
+
+def next_after(page: Mapping[str, Any]) -> str | None:
+    """The ``paging.next.after`` cursor of a page's body, or None on the last page."""
+    paging = page.get("paging")
+    nxt = paging.get("next") if isinstance(paging, Mapping) else None
+    after = nxt.get("after") if isinstance(nxt, Mapping) else None
+    return str(after) if after not in (None, "") else None
 
 
 def _record_key(record: CrmObject, id_property: str | None) -> Hashable | None:
@@ -279,12 +347,14 @@ def _body(op: Op, response: Response) -> Mapping[str, Any] | None:
     """The response body, checked for the shape every batch endpoint documents."""
     if op is Op.ARCHIVE and not response.body.strip():
         return None
+    if op is Op.UNLINK and not response.body.strip():
+        return None
     body = response.json_object()
     for name in ("results", "errors"):
         value = body.get(name)
         if value is not None and not isinstance(value, list):
             raise response.malformed(f"{name!r} is not a list")
-    if op is not Op.ARCHIVE and "results" not in body:
+    if op is not Op.ARCHIVE and op is not Op.UNLINK and "results" not in body:
         raise response.malformed("the body has no 'results'")
     return body
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ._calls import Call, Op
 from ._transport import Request, path_segment
 
-__all__ = ["BatchInput", "batch_request", "single_request"]
+__all__ = ["BatchInput", "batch_request", "link_endpoint", "single_request"]
 
 
 class BatchInput(Protocol):
@@ -36,9 +36,58 @@ def _record_path(call: Call) -> str:
     return f"{call.target.path}/{path_segment(call.key, field='record_id')}"
 
 
+def link_endpoint(op: Op, typed: bool) -> str:
+    """The v4 batch endpoint of an association call (``docs/hubspot-wire.md`` §5.1):
+    associate with given types / HubSpot's default type, remove given types / everything."""
+    if op is Op.LINK:
+        return "batch/create" if typed else "batch/associate/default"
+    return "batch/labels/archive" if typed else "batch/archive"
+
+
+def _types_wire(types: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    return [{"associationCategory": category, "associationTypeId": type_id}
+            for category, type_id in types]
+
+
+def _link_batch(op: Op, inputs: Sequence[BatchInput]) -> Request:
+    first = inputs[0].call
+    link = first.link
+    assert link is not None
+    entries: list[dict[str, Any]] = []
+    for inp in inputs:
+        call = inp.call
+        other = call.link
+        assert other is not None
+        if op is Op.UNLINK and other.types is None:
+            entries.append({"from": {"id": call.key}, "to": [{"id": other.to_id}]})
+            continue
+        entry: dict[str, Any] = {"from": {"id": call.key}, "to": {"id": other.to_id}}
+        if other.types is not None:
+            entry["types"] = _types_wire(other.types)
+        entries.append(entry)
+    endpoint = link_endpoint(op, link.types is not None)
+    path = f"/crm/v4/associations/{first.target.segment}/{link.to.segment}/{endpoint}"
+    return Request(method="POST", path=path, json={"inputs": entries}, endpoint=f"v4 {endpoint}")
+
+
 def single_request(call: Call) -> Request:
     """The request for one call on HubSpot's single-record endpoints."""
     op = call.op
+    if op is Op.LINK or op is Op.UNLINK:
+        link = call.link
+        assert link is not None and call.key is not None
+        path = (f"/crm/v4/objects/{call.target.segment}/"
+                f"{path_segment(call.key, field='record_id')}/associations/")
+        to = f"{link.to.segment}/{path_segment(link.to_id, field='to_id')}"
+        if op is Op.LINK and link.types is None:
+            return Request(method="PUT", path=f"{path}default/{to}", endpoint="v4 associate")
+        if op is Op.LINK:
+            return Request(method="PUT", path=f"{path}{to}", json=_types_wire(link.types or ()),
+                           endpoint="v4 associate")
+        if link.types is None:
+            return Request(method="DELETE", path=f"{path}{to}", endpoint="v4 unassociate")
+        # No single-record endpoint removes some types only: a batch of one.
+        return _link_batch(op, [_Alone(call)])
     if op is Op.CREATE:
         body: dict[str, Any] = {"properties": call.properties}
         if call.associations:
@@ -50,6 +99,8 @@ def single_request(call: Call) -> Request:
             params.append(("properties", ",".join(call.read_properties)))
         if call.with_associations:
             params.append(("associations", ",".join(call.with_associations)))
+        if call.history:
+            params.append(("propertiesWithHistory", ",".join(call.history)))
         if call.id_property:
             params.append(("idProperty", call.id_property))
         return Request(method="GET", path=_record_path(call), params=params, endpoint="get")
@@ -77,7 +128,10 @@ class _Alone:
 
 def batch_request(op: Op, inputs: Sequence[BatchInput]) -> Request:
     """The ``batch/{op}`` request for ``inputs``: calls of one type, one ``id_property`` and,
-    for reads, the same properties and archived flag (the batcher's queues group them so)."""
+    for reads, the same properties and archived flag (the batcher's queues group them so).
+    Association calls share their types too, and go to the v4 association endpoints."""
+    if op is Op.LINK or op is Op.UNLINK:
+        return _link_batch(op, inputs)
     first = inputs[0].call
     target = first.target
     params: tuple[tuple[str, str], ...] = ()
@@ -113,7 +167,7 @@ def batch_request(op: Op, inputs: Sequence[BatchInput]) -> Request:
             if idp not in props:
                 props.append(idp)
         body = {"inputs": [{"id": inp.call.key} for inp in inputs], "properties": props,
-                "propertiesWithHistory": []}
+                "propertiesWithHistory": list(first.history)}
         if idp:
             body["idProperty"] = idp
         params = (("archived", "true" if first.archived else "false"),)

@@ -16,9 +16,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._bulk import NewRecord, OnSent, Outcome, RecordUpdate, run_bulk
-from ._calls import Call, Op, Target
+from ._calls import Call, Link, Op, Target
 from ._constants import (
     DEFAULT_BULK_WINDOW,
+    MAX_ASSOCIATIONS_BATCH_READ,
+    MAX_ASSOCIATIONS_PAGE_SIZE,
+    MAX_HISTORY_BATCH_SIZE,
     MAX_LIST_PAGE_SIZE,
     MAX_SEARCH_PAGE_SIZE,
     SEARCH_RESULT_CAP,
@@ -26,11 +29,17 @@ from ._constants import (
 from ._errors import InvalidInputError
 from ._execution import OnSent as CallOnSent
 from ._limiter import Bucket
-from ._multistatus import page_results
-from ._objecttypes import ObjectType, resolve_object_type
+from ._multistatus import next_after, page_results
+from ._objecttypes import ObjectType
 from ._search import Filter, Sort, build_search_body, warn_truncated
 from ._transport import Request, Response, path_segment
-from .models import AssociatedId, Association, CrmObject
+from .models import (
+    AssociatedRecord,
+    Association,
+    AssociationCategory,
+    AssociationLabel,
+    CrmObject,
+)
 from .models._converter import to_wire_properties
 
 if TYPE_CHECKING:
@@ -59,7 +68,20 @@ def _names(values: Sequence[str] | None, field: str) -> tuple[str, ...]:
         return ()
     if isinstance(values, str):
         raise InvalidInputError("must be a list of names, not a string", field=field)
-    return tuple(values)
+    names = tuple(values)
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"must be a property name, not {name!r}",
+                                    field=f"{field}[{i}]")
+    return names
+
+
+def _history(values: Sequence[str] | None) -> tuple[str, ...]:
+    names = _names(values, "properties_with_history")
+    if len(names) > MAX_HISTORY_BATCH_SIZE:
+        raise InvalidInputError(f"at most {MAX_HISTORY_BATCH_SIZE} properties",
+                                field="properties_with_history")
+    return names
 
 
 def _csv(values: Sequence[str] | None, field: str) -> str | None:
@@ -83,6 +105,7 @@ class ObjectResource:
         self.type_info: ObjectType | None = self._target.known
         #: The name used in paths: the plural name of a known type, else as given.
         self.object_type = self._target.name
+        self._targets: dict[str, Target] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.object_type!r})"
@@ -107,14 +130,27 @@ class ObjectResource:
             out.append(assoc.to_wire(self.object_type))
         return out
 
-    def _create_call(self, item: Any, associations: Iterable[Association] | None) -> Call:
+    def _create_call(self, item: Any, associations: Iterable[Association] | None) -> Any:
+        """The create's call; or, when an association names a label, an awaitable of it
+        (the label's type id is looked up first)."""
         if isinstance(item, NewRecord):
             if associations is not None:
                 raise InvalidInputError("give associations in the NewRecord or the call, "
                                         "not both", field="associations")
             item, associations = item.properties, item.associations
+        if associations is not None and not isinstance(associations, list | tuple):
+            associations = list(associations)
+        if associations and any(isinstance(a, Association) and a.label is not None
+                                for a in associations):
+            return self._labelled_create_call(item, associations)
         return Call(Op.CREATE, self._target, properties=self._properties(item, create=True),
                     associations=self._associations(associations))
+
+    async def _labelled_create_call(self, item: Any, associations: Iterable[Any]) -> Call:
+        resolved = [await self._resolve_label(a) if isinstance(a, Association) else a
+                    for a in associations]
+        return Call(Op.CREATE, self._target, properties=self._properties(item, create=True),
+                    associations=self._associations(resolved))
 
     def _read_call(
         self,
@@ -123,11 +159,13 @@ class ObjectResource:
         associations: Sequence[str] | None,
         archived: bool,
         id_property: str | None,
+        history: Sequence[str] | None = None,
     ) -> Call:
         return Call(Op.READ, self._target, key=check_record_id(record_id),
                     read_properties=_names(properties, "properties"), archived=archived,
                     id_property=id_property,
-                    with_associations=_names(associations, "associations"))
+                    with_associations=_names(associations, "associations"),
+                    history=_history(history))
 
     def _update_call(self, record_id: object, item: Any, id_property: str | None) -> Call:
         key = check_record_id(record_id)
@@ -180,7 +218,10 @@ class ObjectResource:
 
         With batching on (the default), the call joins the next ``batch/create`` request.
         """
-        result: CrmObject = await self._run(self._create_call(item, associations))
+        call = self._create_call(item, associations)
+        if not isinstance(call, Call):
+            call = await call
+        result: CrmObject = await self._run(call)
         return result
 
     async def get(
@@ -191,13 +232,17 @@ class ObjectResource:
         associations: Sequence[str] | None = None,
         archived: bool = False,
         id_property: str | None = None,
+        properties_with_history: Sequence[str] | None = None,
     ) -> CrmObject:
         """Read one record by id (or by a unique property with ``id_property``).
 
         Raises :class:`NotFoundError` when it does not exist. Reads without ``associations``
-        are batched into ``batch/read`` when batching is on.
+        are batched into ``batch/read`` when batching is on. ``properties_with_history``
+        (at most 50 names) returns those properties' past values too
+        (``record.properties_with_history``); such reads ride in batches of 50.
         """
-        call = self._read_call(record_id, properties, associations, archived, id_property)
+        call = self._read_call(record_id, properties, associations, archived, id_property,
+                               properties_with_history)
         result: CrmObject = await self._run(call)
         return result
 
@@ -321,14 +366,19 @@ class ObjectResource:
         properties: Sequence[str] | None = None,
         archived: bool = False,
         id_property: str | None = None,
+        properties_with_history: Sequence[str] | None = None,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         stop: asyncio.Event | None = None,
     ) -> AsyncIterator[Outcome[Any]]:
-        """Read a record per id (``batch/read``); a missing id yields ``NotFoundError``."""
+        """Read a record per id (``batch/read``); a missing id yields ``NotFoundError``.
+
+        ``properties_with_history`` is as for :meth:`get`.
+        """
         names = _names(properties, "properties")
+        history = _history(properties_with_history)
         return self._bulk(
-            ids, lambda rid: self._read_call(rid, names, None, archived, id_property),
+            ids, lambda rid: self._read_call(rid, names, None, archived, id_property, history),
             window=window, ordered=ordered, stop=stop,
         )
 
@@ -346,6 +396,8 @@ class ObjectResource:
 
         async def submit(index: int, value: Any, sent: CallOnSent) -> asyncio.Future[Any]:
             call = make_call(value)  # InvalidInputError: this input fails alone, unsent
+            if not isinstance(call, Call):
+                call = await call  # a call that needs a lookup first (association labels)
             self._core.check_open()
             return await self._core.executor.submit(call, sent)
 
@@ -360,11 +412,20 @@ class ObjectResource:
         properties: Sequence[str] | None = None,
         associations: Sequence[str] | None = None,
         archived: bool = False,
-        page_size: int = MAX_LIST_PAGE_SIZE,
+        page_size: int | None = None,
+        properties_with_history: Sequence[str] | None = None,
     ) -> AsyncIterator[CrmObject]:
-        """Every record of the type, page by page (``paging.next.after``), oldest id first."""
-        if not 1 <= page_size <= MAX_LIST_PAGE_SIZE:
-            raise InvalidInputError(f"must be 1..{MAX_LIST_PAGE_SIZE}", field="page_size")
+        """Every record of the type, page by page (``paging.next.after``), oldest id first.
+
+        ``page_size`` is at most 100, or 50 with ``properties_with_history`` (as for
+        :meth:`get`).
+        """
+        history = _history(properties_with_history)
+        cap = MAX_HISTORY_BATCH_SIZE if history else MAX_LIST_PAGE_SIZE
+        if page_size is None:
+            page_size = cap
+        if not 1 <= page_size <= cap:
+            raise InvalidInputError(f"must be 1..{cap}", field="page_size")
         base: list[tuple[str, str]] = [
             ("limit", str(page_size)),
             ("archived", "true" if archived else "false"),
@@ -372,6 +433,8 @@ class ObjectResource:
         props = _csv(properties, "properties")
         if props:
             base.append(("properties", props))
+        if history:
+            base.append(("propertiesWithHistory", ",".join(history)))
         assocs = _csv(associations, "associations")
         if assocs:
             base.append(("associations", assocs))
@@ -384,7 +447,7 @@ class ObjectResource:
             )
             for raw in results:
                 yield CrmObject.from_wire(raw)
-            after = _next_after(page)
+            after = next_after(page)
             if after is None:
                 return
 
@@ -429,7 +492,7 @@ class ObjectResource:
             for raw in results:
                 yield CrmObject.from_wire(raw)
             offset += len(results)
-            after = _next_after(page)
+            after = next_after(page)
             if after is None or not results:
                 return
             offset = int(after) if after.isdigit() else offset
@@ -439,67 +502,179 @@ class ObjectResource:
 
     # -- associations ---------------------------------------------------------------------
 
-    def _association_path(
-        self, record_id: str | int, to_type: str, to_id: str | int | None = None
-    ) -> tuple[str, str]:
-        rid = check_record_id(record_id)
-        target = resolve_object_type(to_type)
-        to_name = target.name if target else to_type
-        path = (f"{self._target.path}/{path_segment(rid, field='record_id')}/associations/"
-                f"{path_segment(to_name, field='to_type')}")
-        if to_id is not None:
-            path += f"/{path_segment(check_record_id(to_id, 'to_id'), field='to_id')}"
-        return path, to_name
+    def _to_target(self, to_type: str) -> Target:
+        if not isinstance(to_type, str) or not to_type.strip():
+            raise InvalidInputError("must be an object type name or type id", field="to_type")
+        target = self._targets.get(to_type)
+        if target is None:
+            target = self._targets[to_type] = Target(to_type)
+        return target
 
-    def _association_type(self, to_name: str, to_id: str | int, type_id: int | None) -> int:
-        return int(
-            Association.to(to_name, to_id, type_id=type_id).to_wire(self.object_type)["types"][0][
-                "associationTypeId"
-            ]
-        )
+    async def _resolve_label(self, association: Association) -> Association:
+        """``association`` with its label turned into a type id and category."""
+        if association.label is None:
+            return association
+        assert association.to_type is not None
+        found = await self._core.labels.find(self._target, self._to_target(association.to_type),
+                                             association.label)
+        return Association(to_id=association.to_id, to_type=association.to_type,
+                           type_id=found.type_id, category=found.category)
+
+    async def _link_call(self, op: Op, record_id: object, association: Any) -> Call:
+        if not isinstance(association, Association):
+            raise InvalidInputError(
+                f"must be an Association, not {type(association).__name__}",
+                field="association")
+        if association.to_type is None:
+            raise InvalidInputError("needs to_type", field="association")
+        association = await self._resolve_label(association)
+        types = None
+        if association.type_id is not None:
+            types = ((association.category.value, association.type_id),)
+        link = Link(self._to_target(association.to_type), association.to_id, types)
+        return Call(op, self._target, key=check_record_id(record_id), link=link)
 
     async def associate(
-        self, record_id: str | int, to_type: str, to_id: str | int, *, type_id: int | None = None
+        self,
+        record_id: str | int,
+        to_type: str,
+        to_id: str | int,
+        *,
+        type_id: int | None = None,
+        label: str | None = None,
+        category: AssociationCategory | str = AssociationCategory.HUBSPOT_DEFINED,
     ) -> None:
-        """Associate a record with another (default HUBSPOT_DEFINED type unless ``type_id``)."""
-        path, to_name = self._association_path(record_id, to_type, to_id)
-        tid = self._association_type(to_name, to_id, type_id)
-        await self._send("PUT", f"{path}/{tid}", "associations")
+        """Associate a record with another: HubSpot's default type, or the type named by
+        ``label`` (looked up once per pair of types) or by ``type_id`` and ``category``.
+
+        Calls are coalesced into v4 ``batch/associate/default`` / ``batch/create`` requests
+        of up to 100 pairs (batching on), each call getting its own outcome. Associating
+        twice is harmless.
+        """
+        association = Association.to(to_type, to_id, type_id=type_id, category=category,
+                                     label=label)
+        await self._run(await self._link_call(Op.LINK, record_id, association))
 
     async def unassociate(
-        self, record_id: str | int, to_type: str, to_id: str | int, *, type_id: int | None = None
+        self,
+        record_id: str | int,
+        to_type: str,
+        to_id: str | int,
+        *,
+        type_id: int | None = None,
+        label: str | None = None,
+        category: AssociationCategory | str = AssociationCategory.HUBSPOT_DEFINED,
     ) -> None:
-        """Remove an association (the default type unless ``type_id``)."""
-        path, to_name = self._association_path(record_id, to_type, to_id)
-        tid = self._association_type(to_name, to_id, type_id)
-        await self._send("DELETE", f"{path}/{tid}", "associations")
+        """Remove every association between two records, or with ``label`` / ``type_id``
+        only that type (v4 ``batch/archive`` / ``batch/labels/archive``, coalesced).
+
+        Removing an association that does not exist is not an error.
+        """
+        association = Association.to(to_type, to_id, type_id=type_id, category=category,
+                                     label=label)
+        await self._run(await self._link_call(Op.UNLINK, record_id, association))
+
+    def associate_many(
+        self,
+        pairs: Inputs,
+        *,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> AsyncIterator[Outcome[Any]]:
+        """Associate records in bulk: ``(record_id, Association)`` pairs, e.g.
+        ``(email_id, Association.contact(601, label="Decision maker"))``; yield an
+        :class:`Outcome` per pair (``ok`` on success; no record comes back).
+
+        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        """
+        def call(value: Any) -> Any:
+            if not isinstance(value, tuple) or len(value) != 2:
+                raise InvalidInputError(
+                    f"must be a (record_id, Association) pair, not {type(value).__name__}",
+                    field="pairs")
+            return self._link_call(Op.LINK, value[0], value[1])
+
+        return self._bulk(pairs, call, window=window, ordered=ordered, stop=stop,
+                          on_sent=on_sent)
 
     async def associations(
         self, record_id: str | int, to_type: str
-    ) -> builtins.list[AssociatedId]:
-        """The records of ``to_type`` associated with a record (all pages)."""
-        path, _ = self._association_path(record_id, to_type)
-        found: builtins.list[AssociatedId] = []
+    ) -> builtins.list[AssociatedRecord]:
+        """The records of ``to_type`` associated with a record, each with every association
+        type between the two (labels included), all pages (v4, 500 per page)."""
+        to = self._to_target(to_type)
+        rid = check_record_id(record_id)
+        path = (f"/crm/v4/objects/{self._target.segment}/{path_segment(rid, field='record_id')}"
+                f"/associations/{to.segment}")
+        found: builtins.list[AssociatedRecord] = []
         after: str | None = None
         while True:
-            params = [("after", after)] if after else []
+            params = [("limit", str(MAX_ASSOCIATIONS_PAGE_SIZE))]
+            if after:
+                params.append(("after", after))
             results, page = page_results(
-                await self._send("GET", path, "associations", params=params)
-            )
-            found.extend(
-                AssociatedId(id=str(r.get("id")), type=str(r.get("type", "")))
-                for r in results
-            )
-            after = _next_after(page)
+                await self._send("GET", path, "v4 associations", params=params))
+            found.extend(_associated(raw) for raw in results)
+            after = next_after(page)
             if after is None:
                 return found
 
+    async def associations_many(
+        self, record_ids: Iterable[str | int], to_type: str
+    ) -> dict[str, builtins.list[AssociatedRecord]]:
+        """The records of ``to_type`` associated with each of ``record_ids``, labels
+        included: v4 ``batch/read``, 1,000 ids per request, a record's further pages (over
+        500 associations) asked for in later requests.
 
-def _next_after(page: Mapping[str, Any]) -> str | None:
-    paging = page.get("paging") or {}
-    nxt = paging.get("next") or {}
-    after = nxt.get("after")
-    return str(after) if after not in (None, "") else None
+        Every id given is a key of the answer; a record with no associations, or one HubSpot
+        could not read (HubSpot reports both as an error of that input), maps to ``[]``.
+        """
+        if isinstance(record_ids, str | bytes) or not isinstance(record_ids, Iterable):
+            raise InvalidInputError("must be a list of record ids", field="record_ids")
+        to = self._to_target(to_type)
+        ids = [check_record_id(rid, f"record_ids[{i}]") for i, rid in enumerate(record_ids)]
+        found: dict[str, builtins.list[AssociatedRecord]] = {rid: [] for rid in ids}
+        by_key = {_id_key(rid): rid for rid in ids}
+        path = f"/crm/v4/associations/{self._target.segment}/{to.segment}/batch/read"
+        pending: builtins.list[dict[str, str]] = [{"id": rid} for rid in found]
+        while pending:
+            chunk = pending[:MAX_ASSOCIATIONS_BATCH_READ]
+            pending = pending[MAX_ASSOCIATIONS_BATCH_READ:]
+            results, _ = page_results(
+                await self._send("POST", path, "v4 batch/read", json={"inputs": chunk}))
+            for raw in results:
+                origin = raw.get("from")
+                rid = by_key.get(_id_key(str(origin.get("id")))) \
+                    if isinstance(origin, Mapping) else None
+                targets = raw.get("to")
+                if rid is None or not isinstance(targets, list):
+                    continue  # not one we asked about: nothing to attribute it to
+                found[rid].extend(_associated(t) for t in targets if isinstance(t, Mapping))
+                after = next_after(raw)
+                if after is not None:
+                    pending.append({"id": rid, "after": after})
+        return found
+
+    async def association_labels(self, to_type: str) -> builtins.list[AssociationLabel]:
+        """Every association type from this object type to ``to_type``: the default one
+        (no label) and the labelled ones, HUBSPOT_DEFINED and USER_DEFINED (cached)."""
+        return await self._core.labels.types(self._target, self._to_target(to_type))
+
+
+def _id_key(record_id: str) -> str:
+    """Record ids compare as numbers when they are numeric (HubSpot may echo ``0123`` as
+    ``123``, or a number for a string)."""
+    return str(int(record_id)) if record_id.isdigit() else record_id
+
+
+def _associated(raw: Mapping[str, Any]) -> AssociatedRecord:
+    types = raw.get("associationTypes") or []
+    return AssociatedRecord(
+        id=str(raw.get("toObjectId", raw.get("id"))),
+        types=tuple(AssociationLabel.from_wire(t) for t in types if isinstance(t, Mapping)),
+    )
 
 
 class RecordResource(ObjectResource):

@@ -29,6 +29,8 @@ class ClientStats:
     - ``batches`` / ``items_sent``: batch requests sent (first attempts) and items in them.
     - ``batch_sizes``: how many batches carried how many items.
     - ``bisections``: whole-batch failures split in two to isolate bad inputs.
+    - ``link_resends``: association calls sent again alone because their batch's answer
+      did not say how they went (associating is idempotent).
     - ``items_succeeded`` / ``items_failed``: per-item outcomes delivered to callers.
     - ``possible_duplicates``: created records that may exist twice: records marked
       ``possible_duplicate`` (their request succeeded after an attempt HubSpot may also have
@@ -48,6 +50,7 @@ class ClientStats:
     items_sent: int = 0
     batch_sizes: Counter[int] = attrs.field(factory=Counter)
     bisections: int = 0
+    link_resends: int = 0
     items_succeeded: int = 0
     items_failed: int = 0
     possible_duplicates: int = 0
@@ -81,6 +84,7 @@ class ClientStats:
             "items_sent": self.items_sent,
             "batch_sizes": dict(sorted(self.batch_sizes.items())),
             "bisections": self.bisections,
+            "link_resends": self.link_resends,
             "items_succeeded": self.items_succeeded,
             "items_failed": self.items_failed,
             "possible_duplicates": self.possible_duplicates,

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, str]
 
 ALL_SCRIPTS = ["throughput.py", "latency.py", "overhead.py", "memory.py",
-               "emulator_throughput.py", "multiprocess.py", "soak.py"]
+               "emulator_throughput.py", "multiprocess.py", "associations.py", "soak.py"]
 
 
 #: Quick runs at a time (each is a few processes; this machine may have two cores).
@@ -191,7 +191,21 @@ def check_emulator_throughput(out: str) -> None:
     assert "WARNING" not in out
 
 
-CHECKS = {"throughput.py": check_throughput, "latency.py": check_latency,
+def check_associations(out: str) -> None:
+    header, rows = the_table(out, "handler")
+    assert header == ["handler", "handlers", "succeeded", "requests", "429s", "seconds"]
+    separate = row_starting(rows, "handler", "create, then associate")
+    inline = row_starting(rows, "handler", "create with inline associations")
+    for row in (separate, inline):
+        assert number(row["handlers"]) == number(row["succeeded"]) == 200
+        assert number(row["429s"]) == 0
+    # 200 creates and 2 x 200 associations, 100 a request: coalesced, not one per call
+    assert number(separate["requests"]) == 6
+    assert number(inline["requests"]) == 2
+
+
+CHECKS = {"throughput.py": check_throughput, "associations.py": check_associations,
+          "latency.py": check_latency,
           "overhead.py": check_overhead, "memory.py": check_memory,
           "emulator_throughput.py": check_emulator_throughput,
           "multiprocess.py": check_multiprocess}

@@ -122,7 +122,8 @@ async def test_contacts_and_deals_through_objects_by_name_and_type_id(
                                       properties=["firstname"])
         assert by_email.id == c.id
         deals = hs.objects("deals")
-        d = await deals.create({"dealname": "Renewal", "amount": 1200})
+        d = await deals.create({"dealname": "Renewal", "amount": 1200,
+                                "dealstage": "appointmentscheduled", "pipeline": "default"})
         assert (await deals.update(d.id, {"amount": "1500"})).properties["amount"] == "1500"
         up = await contacts.upsert({"email": "cy@example.com", "lastname": "Young"},
                                    id_property="email")

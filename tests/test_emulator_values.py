@@ -57,7 +57,16 @@ async def normalizing() -> AsyncIterator[tuple[Emulator, Wire]]:
     await emu.stop()
 
 
+#: What a create of each CRM type needs (docs/hubspot-wire.md §9; enforced by default).
+CRM_REQUIRED = {
+    "deals": {"dealname": "d", "dealstage": "appointmentscheduled", "pipeline": "default"},
+    "companies": {"name": "c"},
+}
+
+
 def required(object_type: str) -> dict[str, str]:
+    if object_type in CRM_REQUIRED:
+        return dict(CRM_REQUIRED[object_type])
     return {"hs_timestamp": TS} if object_type in ("calls", "meetings", "tasks", "notes") else {}
 
 
@@ -252,8 +261,8 @@ async def test_one_bad_value_fails_only_its_input_in_a_traced_batch(
 ) -> None:
     emu, w = normalizing
     ex = await w("POST", f"{BASE}/deals/batch/create", {"inputs": [
-        {"properties": {"amount": "1.50"}, "objectWriteTraceId": "good"},
-        {"properties": {"amount": "one"}, "objectWriteTraceId": "bad"}]})
+        {"properties": {**required("deals"), "amount": "1.50"}, "objectWriteTraceId": "good"},
+        {"properties": {**required("deals"), "amount": "one"}, "objectWriteTraceId": "bad"}]})
     assert ex.status == 207
     assert [r["properties"]["amount"] for r in ex.body["results"]] == ["1.5"]
     assert ex.body["errors"][0]["context"]["objectWriteTraceId"] == ["bad"]

@@ -237,10 +237,12 @@ def test_a_models_extra_is_checked_when_it_is_built() -> None:
 
 def test_models_exports_only_what_users_need() -> None:
     assert set(hubengage.models.__all__) == {
-        "AssociatedId", "Association", "AssociationCategory", "Call", "CallDirection",
-        "CallStatus", "Communication", "CommunicationChannel", "CrmObject", "Email",
-        "EmailAddress", "EmailDirection", "EmailHeaders", "EmailStatus", "Meeting",
-        "MeetingOutcome", "Note", "PostalMail", "Task", "TaskPriority", "TaskStatus", "TaskType",
+        "AssociatedId", "AssociatedRecord", "Association", "AssociationCategory",
+        "AssociationLabel", "Call", "CallDirection", "CallStatus", "Communication",
+        "CommunicationChannel", "CrmObject", "Email", "EmailAddress", "EmailDirection",
+        "EmailHeaders", "EmailStatus", "Meeting", "MeetingOutcome", "Note", "Owner",
+        "PostalMail", "Property", "PropertyOption", "PropertyVersion", "Task", "TaskPriority",
+        "TaskStatus", "TaskType",
     }
     public = {name for name, value in vars(hubengage.models).items()
               if not name.startswith("_") and not inspect.ismodule(value)}

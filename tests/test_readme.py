@@ -94,6 +94,31 @@ async def test_mocktransport_example_runs() -> None:
     await run_module(examples()["mocktransport"])["main"]()
 
 
+async def test_associations(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    import aiohttp
+
+    seeded.put_record("deals", {"dealname": "Renewal", "pipeline": "default",
+                                "dealstage": "appointmentscheduled"}, id="1201")
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer readme-token"}) as http:
+        made = await http.post(f"{seeded.url}/crm/v4/associations/deals/contacts/labels",
+                               json={"label": "Decision maker", "name": "decision_maker"})
+        assert made.status == 200, await made.text()
+    await run_module(examples()["associations"])["main"]()
+    out = capsys.readouterr().out
+    assert "602 ('Decision maker',)" in out
+    assert "['602', '603', '604', '605', '606']" in out
+    assert len(seeded.records("emails")) == 1
+    assert seeded.stats()["requests"].get("v4/batch/associate/default 200", 0) >= 2
+
+
+async def test_properties(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    await run_module(examples()["properties"])["main"]()
+    out = capsys.readouterr().out
+    assert "tier ('gold', 'silver')" in out
+    assert "CTO" in out
+
+
 def test_every_readme_example_is_tested() -> None:
-    tested = {"quickstart", "webapp", "etl", "backfill", "emulator", "mocktransport"}
+    tested = {"quickstart", "webapp", "etl", "backfill", "emulator", "mocktransport",
+              "associations", "properties"}
     assert set(examples()) == tested

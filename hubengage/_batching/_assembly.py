@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from .._calls import Call, Op
-from .._constants import CREATE_SCAN_LIMIT
+from .._constants import CREATE_SCAN_LIMIT, MAX_BATCH_SIZE, MAX_HISTORY_BATCH_SIZE
 from .._matching import Fingerprint, FingerprintSet, fingerprint
 
 __all__ = ["Item", "Queue", "drain", "queue_key"]
@@ -33,6 +33,7 @@ class Item:
         "on_sent",
         "properties",
         "queue",
+        "to_id",
         "trace_id",
     )
 
@@ -56,6 +57,7 @@ class Item:
         # What the multi-status decoder reads (``SentInput``).
         self.key = call.key
         self.properties = call.properties
+        self.to_id = call.to_id
         #: The create's fingerprint (``_matching``), computed when a batch needs it.
         self.fingerprint: Fingerprint | None = None
 
@@ -68,19 +70,23 @@ def queue_key(call: Call) -> tuple[Any, ...]:
     """What calls must share to ride in one batch request."""
     if call.op is Op.READ:
         return (call.target.name, call.op, call.id_property, call.read_properties,
-                call.archived)
+                call.archived, call.history)
     if call.op is Op.UPDATE or call.op is Op.UPSERT:
         return (call.target.name, call.op, call.id_property)
+    if call.link is not None:  # one v4 endpoint per pair of types and typed-or-not
+        return (call.target.name, call.op, call.link.to.name, call.link.types is None)
     return (call.target.name, call.op)
 
 
 class Queue:
     """The items of one queue key, and the dispatcher task that sends them."""
 
-    __slots__ = ("dispatcher", "full", "items", "op", "unmatchable")
+    __slots__ = ("dispatcher", "full", "items", "op", "size", "unmatchable")
 
     def __init__(self, call: Call) -> None:
         self.op = call.op
+        #: Inputs per request: HubSpot's batch size, smaller for reads with history.
+        self.size = MAX_HISTORY_BATCH_SIZE if call.history else MAX_BATCH_SIZE
         self.unmatchable = call.target.unmatchable
         self.items: deque[Item] = deque()
         self.dispatcher: asyncio.Task[None] | None = None

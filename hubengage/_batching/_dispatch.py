@@ -27,19 +27,20 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Hashable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .._calls import Call, Op
-from .._constants import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, MAX_BATCH_SIZE
+from .._constants import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING
 from .._errors import (
     APIError,
     ClientClosedError,
     ConflictError,
     HubEngageError,
     InvalidInputError,
+    OutcomeUnknownError,
     ValidationError,
 )
 from .._execution import DirectExecutor, OnSent
@@ -55,6 +56,9 @@ from ._flow import FlowControl
 from ._sequencer import Sequencer
 
 __all__ = ["Batcher"]
+
+#: Association calls: an input whose outcome a batch answer leaves open is sent again alone.
+_IDEMPOTENT_LINKS = frozenset({Op.LINK, Op.UNLINK})
 
 logger = logging.getLogger("hubengage")
 
@@ -135,8 +139,11 @@ class Batcher:
             queue = self._queues[key] = Queue(call)
         trace_id = (f"{self._trace_prefix}{next(self._trace_counter)}"
                     if call.op in TRACED_OPS else None)
-        chain = None
-        if call.key is not None:
+        chain: Hashable | None = None
+        if call.link is not None:  # one pair of records at a time, in order
+            chain = (call.target.name, "", canonical(call.key), call.link.to.name,
+                     canonical(call.link.to_id))
+        elif call.key is not None:
             # HubSpot may treat "A@x.com" and "a@x.com", or "0123" and "123", as one record.
             chain = (call.target.name, call.id_property or "", canonical(call.key))
         item = Item(call, future, queue, trace_id=trace_id, chain=chain, on_sent=on_sent)
@@ -178,7 +185,7 @@ class Batcher:
         queue = item.queue
         queue.items.append(item)
         full = queue.full
-        if full is not None and len(queue.items) >= MAX_BATCH_SIZE and not full.done():
+        if full is not None and len(queue.items) >= queue.size and not full.done():
             full.set_result(None)
         if queue.dispatcher is None:
             queue.dispatcher = asyncio.get_running_loop().create_task(self._dispatch(queue))
@@ -227,8 +234,8 @@ class Batcher:
             ahead = False  # full batches started that may not be in the budget's line yet
             while queue.items:
                 await permits.acquire()
-                if len(queue.items) >= MAX_BATCH_SIZE:
-                    batch = self._drain(queue, MAX_BATCH_SIZE)
+                if len(queue.items) >= queue.size:
+                    batch = self._drain(queue, queue.size)
                     if batch:
                         self._start(self._run_batch(queue, batch, None, permits))
                         ahead = True
@@ -238,7 +245,7 @@ class Batcher:
                 if ahead:  # let them take their place in line first: calls go out in order
                     ahead = False
                     await asyncio.sleep(0)
-                    if not queue.items or len(queue.items) >= MAX_BATCH_SIZE:
+                    if not queue.items or len(queue.items) >= queue.size:
                         permits.release()
                         continue
                 try:
@@ -254,14 +261,14 @@ class Batcher:
                 batch = []
                 try:
                     await self._linger(queue)
-                    batch = self._drain(queue, MAX_BATCH_SIZE)
+                    batch = self._drain(queue, queue.size)
                 finally:
                     if not batch:  # cancelled while lingering, or nothing left to send
                         permits.release()
                         await reservation.abandon()
                 if not batch:
                     continue
-                if len(batch) < MAX_BATCH_SIZE:
+                if len(batch) < queue.size:
                     pipeline.spend_pacing()
                 self._start(self._run_batch(queue, batch, reservation, permits))
         finally:
@@ -278,7 +285,7 @@ class Batcher:
         Calls made meanwhile join the batch (see "Pacing partial batches" in
         ``_limiter.py``); an idle client never waits here.
         """
-        if len(queue.items) >= MAX_BATCH_SIZE:
+        if len(queue.items) >= queue.size:
             return
         delay = self._pipeline.pacing_delay()
         if delay <= 0:
@@ -387,8 +394,16 @@ class Batcher:
         if decoded.unclaimed:
             self._unclaimed(queue, request.path, outcomes, decoded.unclaimed,
                             response.correlation_id)
+        again: list[Item] = []
         for item, outcome in zip(batch, outcomes, strict=True):
-            self._resolve(item, outcome)
+            if (len(batch) > 1 and isinstance(outcome, OutcomeUnknownError)
+                    and queue.op in _IDEMPOTENT_LINKS):
+                again.append(item)  # its own request tells (associating is idempotent)
+            else:
+                self._resolve(item, outcome)
+        if again:
+            self._stats.link_resends += len(again)
+            await asyncio.gather(*(self._send(queue, [item], None) for item in again))
 
     def _unclaimed(
         self,

@@ -14,8 +14,13 @@ duplicated, missing, mislabelled or extra results).
 clock, and ``Emulator.arrivals`` (``GET /__emulator__/arrivals``) records when each request
 was counted against its token's window; :func:`max_in_window` and :func:`window_counts`
 count such times in a sliding window.
-``python -m hubengage.emulator`` runs it from the command line; the pytest plugin gives the
-``hubspot_emulator`` fixture.
+Besides the v3 object endpoints it serves the properties API (HubSpot's standard properties,
+custom ones created through it or declared with ``EmulatorConfig(properties=...)``, which
+then drive validation) and the owners API (``owners``). ``EmulatorConfig(seed_records=True)``
+starts it with the sandbox records of :data:`SANDBOX_SEED` (contact 601, …).
+``python -m hubengage.emulator`` runs it from the command line, seeded unless ``--no-seed``;
+the pytest plugin gives the ``hubspot_emulator`` fixture (empty unless its marker asks
+``seed_records=True``).
 """
 
 from ._config import (
@@ -27,16 +32,23 @@ from ._config import (
     parse_fault,
     parse_rate,
 )
+from ._owners import DEFAULT_OWNERS, Owner
+from ._properties import PropertySpec
+from ._seed import SANDBOX_SEED
 from ._server import Emulator
 from ._window import max_in_window, window_counts
 
 __all__ = [
+    "DEFAULT_OWNERS",
     "FAULT_KINDS",
     "REQUEST_FAULT_KINDS",
     "RESPONSE_FAULT_KINDS",
+    "SANDBOX_SEED",
     "Emulator",
     "EmulatorConfig",
     "Fault",
+    "Owner",
+    "PropertySpec",
     "max_in_window",
     "parse_fault",
     "parse_rate",

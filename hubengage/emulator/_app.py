@@ -39,6 +39,9 @@ from aiohttp import web
 
 from .._constants import MAX_BATCH_SIZE, MAX_LIST_PAGE_SIZE
 from .._objecttypes import resolve_object_type
+from ._api_meta import MetaApi, archived_query
+from ._api_v4 import V4Api
+from ._caps import MAX_HISTORY_BATCH_READ, MAX_HISTORY_PAGE_SIZE, MAX_HISTORY_PROPERTIES
 from ._common import ApiError, iso_time, not_found, validation_error
 from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
 from ._store import Record, Store
@@ -62,7 +65,18 @@ _HTML = (
     "<html><head><title>{code} {reason}</title></head><body bgcolor=\"white\"><center>"
     "<h1>{code} {reason}</h1></center><hr><center>cloudflare</center></body></html>"
 )
-_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
+            524: "Origin Time-out"}
+#: The JSON request faults (HubSpot's own servers answer them, not the edge): the body's
+#: category and message; 477 also carries ``Retry-After`` (seconds, D-ERR).
+_JSON_FAULTS = {
+    423: ("LOCKED", "The resource is locked while a large volume of data is being synced. "
+                    "Wait at least 2 seconds before retrying."),
+    477: ("MIGRATION_IN_PROGRESS", "This account is being migrated between data hosting "
+                                   "locations. Retry after the time given in Retry-After."),
+}
+#: The ``Retry-After`` (seconds) of an injected 477.
+MIGRATION_RETRY_AFTER = 1
 #: The HTML a ``garbled-2xx`` fault may answer with (a proxy's page instead of the JSON).
 _HTML_2XX = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking "
@@ -111,6 +125,8 @@ class EmulatorApp:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.store = Store(config)
+        self.v4 = V4Api(self.store, config, self.batch_envelope, self._body)
+        self.meta = MetaApi(self.store, _COUNTED_AT.get)
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
         self.reset()
@@ -212,7 +228,7 @@ class EmulatorApp:
             return limited
         _COUNTED_AT.set(self.store.wall())  # a batch response's startedAt
         fault = self._fault(endpoint)
-        if fault in ("429", "502", "503", "504", "drop"):
+        if fault in ("429", "423", "477", "502", "503", "504", "524", "drop"):
             return self._fail(request, endpoint, fault, token, correlation_id)
         if self.config.latency > 0:
             await asyncio.sleep(self.config.latency)
@@ -250,6 +266,15 @@ class EmulatorApp:
             self._reject_arrival(token, time.monotonic(), policy)
             return self._burst_429(token, correlation_id)
         code = int(kind)
+        if code in _JSON_FAULTS:
+            category, message = _JSON_FAULTS[code]
+            response = _json(code, {"status": "error", "message": message,
+                                    "correlationId": correlation_id, "category": category},
+                             correlation_id)
+            if code == 477:
+                response.headers["Retry-After"] = str(MIGRATION_RETRY_AFTER)
+            self._limit_headers(response, token)
+            return response
         response = web.Response(
             status=code, text=_HTML.format(code=code, reason=_REASONS[code]),
             content_type="text/html",
@@ -263,6 +288,11 @@ class EmulatorApp:
         self, method: str, path: str
     ) -> tuple[str, Callable[[web.Request], Any]] | None:
         parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["crm", "v4"]:
+            return self.v4.route(method, parts)
+        meta = self.meta.route(method, parts)  # the properties and owners APIs
+        if meta is not None:
+            return meta
         if len(parts) < 4 or parts[:3] != ["crm", "v3", "objects"]:
             return None
         rest = parts[4:]
@@ -567,7 +597,7 @@ class EmulatorApp:
         parts = request.path.split("/")
         t = self.store.type(parts[4])
         rid = parts[5]
-        archived = request.query.get("archived") == "true"
+        archived = archived_query(request)
         rec = self.store.find(t, rid, id_property=request.query.get("idProperty"),
                               archived=archived)
         if rec is None:
@@ -600,6 +630,7 @@ class EmulatorApp:
         return 200, self.store.to_wire(
             t, rec, properties=self._csv(request, "properties"),
             associations=self._csv(request, "associations") or (),
+            properties_with_history=_history_names(self._csv(request, "propertiesWithHistory")),
         )
 
     async def update(self, request: web.Request) -> Result:
@@ -633,7 +664,12 @@ class EmulatorApp:
             raise validation_error("limit must be an integer") from None
         if not 0 < limit <= MAX_LIST_PAGE_SIZE:
             raise validation_error(f"limit must be between 1 and {MAX_LIST_PAGE_SIZE}")
-        archived = request.query.get("archived") == "true"
+        history = _history_names(self._csv(request, "propertiesWithHistory"))
+        if history is not None and limit > MAX_HISTORY_PAGE_SIZE:
+            raise validation_error(
+                f"The maximum number of objects per page when asking for property histories "
+                f"is {MAX_HISTORY_PAGE_SIZE}. Please reduce the limit and try again")
+        archived = archived_query(request)
         after = request.query.get("after")
         after_id = int(after) if after and after.isdigit() else 0
         page: list[Record] = []
@@ -650,7 +686,8 @@ class EmulatorApp:
         properties = self._csv(request, "properties")
         associations = self._csv(request, "associations") or ()
         body: dict[str, Any] = {"results": [
-            self.store.to_wire(t, r, properties=properties, associations=associations)
+            self.store.to_wire(t, r, properties=properties, associations=associations,
+                               properties_with_history=history)
             for r in page
         ]}
         if next_id is not None:
@@ -674,31 +711,41 @@ class EmulatorApp:
             raise validation_error(f"Unable to infer object type from: {request.path}")
         return t, rec, to_ot.name
 
+    def _v3_type(self, t: Any, to_name: str, type_name: str) -> Any:
+        """The association type a v3 path names: an id (HubSpot's first, then a user
+        label's) or the v3 name in any case (``note_to_contact``, ``POSTAL_MAIL_TO_CONTACT``;
+        §9); raises ``ApiError`` (400)."""
+        schema = self.store.schema
+        to_ot = self.store.types[to_name].ot
+        if type_name.isdigit():
+            at = schema.by_id(t.name, to_name, int(type_name))
+        else:
+            at = schema.by_v3_name(t.name, to_name, type_name, t.ot.singular, to_ot.singular)
+        if at is None:
+            raise validation_error(f"Unknown association type {type_name} from "
+                                   f"{t.ot.type_id} to {to_ot.type_id}",
+                                   associationType=[type_name])
+        return at
+
     async def put_association(self, request: web.Request) -> Result:
-        """``PUT .../{id}/associations/{toType}/{toId}/{typeId}``: 200 with the record."""
+        """``PUT .../{id}/associations/{toType}/{toId}/{type}``: 200 with the record."""
         t, rec, to_name = self._association_target(request)
         parts = request.path.split("/")
         to_id, type_name = parts[8], parts[9]
-        target = self.store.types[to_name].records.get(to_id)
-        if target is None or target.archived:
+        target = self.store.live(to_name, to_id)
+        if target is None:
             raise not_found(to_id)
-        if type_name.isdigit():
-            type_id = int(type_name)
-        else:
-            from .._objecttypes import ASSOCIATION_TYPE_IDS
-
-            default = ASSOCIATION_TYPE_IDS.get((t.name, to_name))
-            label = f"{t.ot.singular.lower()}_to_{self.store.types[to_name].ot.singular.lower()}"
-            if default is None or type_name != label:
-                raise validation_error(f"Unknown association type {type_name}")
-            type_id = default
-        self.store.associate(t, rec, to_name, to_id, type_id)
+        at = self._v3_type(t, to_name, type_name)
+        self.store.link(t, rec, to_name, target, [at.spec])
         return 200, self.store.to_wire(t, rec, associations=[to_name])
 
     async def delete_association(self, request: web.Request) -> Result:
-        """``DELETE .../{id}/associations/{toType}/{toId}/{typeId}``: 204."""
+        """``DELETE .../{id}/associations/{toType}/{toId}/{type}``: 204; removes that type
+        (the unlabeled one takes every type with it, §5.1)."""
         t, rec, to_name = self._association_target(request)
-        self.store.unassociate(t, rec, to_name, request.path.split("/")[8])
+        parts = request.path.split("/")
+        at = self._v3_type(t, to_name, parts[9])
+        self.store.unassociate_specs(t, rec, to_name, parts[8], [at.spec])
         return 204, None
 
     async def list_associations(self, request: web.Request) -> Result:
@@ -708,10 +755,10 @@ class EmulatorApp:
 
     # -- batch endpoints ------------------------------------------------------------------
 
-    def _batch_answer(self, batch: _Batch, success: int, results: list[Any],
-                      errors: list[Any]) -> Result:
-        """The batch envelope: ``startedAt`` when the request was counted, ``completedAt``
-        now (its processing is over: after the ``latency`` and the handler's work)."""
+    def batch_envelope(self, success: int, results: list[Any], errors: list[Any]) -> Result:
+        """The batch envelope (v3 and v4): ``results`` shuffled when the config says so,
+        ``startedAt`` when the request was counted, ``completedAt`` now (its processing is
+        over: after the ``latency`` and the handler's work); 207 when there are errors."""
         completed = self.store.wall()
         counted = _COUNTED_AT.get()
         started = completed if counted is None else min(counted, completed)
@@ -721,7 +768,13 @@ class EmulatorApp:
             body["errors"] = errors
         body["startedAt"] = iso_time(started)
         body["completedAt"] = iso_time(completed)
-        return (207 if errors else success), _BatchBody(batch, body)
+        return (207 if errors else success), body
+
+    def _batch_answer(self, batch: _Batch, success: int, results: list[Any],
+                      errors: list[Any]) -> Result:
+        """:meth:`batch_envelope` carrying the request's :class:`_Batch` (response faults)."""
+        status, body = self.batch_envelope(success, results, errors)
+        return status, _BatchBody(batch, body)
 
     def _result(self, t: Any, rec: Record, trace: Any, *, batch: _Batch | None = None,
                 **extra: Any) -> dict[str, Any]:
@@ -790,8 +843,14 @@ class EmulatorApp:
         body = await self._body(request)
         inputs = self._inputs(body)
         id_property = body.get("idProperty")
-        archived = request.query.get("archived") == "true"
+        archived = archived_query(request)
         properties = body.get("properties") or None
+        history = _history_names(body.get("propertiesWithHistory") or None)
+        if history is not None and len(inputs) > MAX_HISTORY_BATCH_READ:
+            raise validation_error(
+                "The maximum number of inputs supported in a batch request for property "
+                f"histories is {MAX_HISTORY_BATCH_READ}. Please reduce the number of items "
+                "and try again")
         batch = _Batch(t, "read", inputs)
         batch.properties = properties
         results, missing = [], []
@@ -803,7 +862,8 @@ class EmulatorApp:
                 continue
             batch.own[rec.id] = None
             batch.named.add(rec.id)
-            results.append(self.store.to_wire(t, rec, properties=properties))
+            results.append(self.store.to_wire(t, rec, properties=properties,
+                                              properties_with_history=history))
         errors = []
         if missing:
             errors.append({
@@ -842,12 +902,14 @@ class EmulatorApp:
         for inp in inputs:
             rid = str(inp.get("id", ""))
             try:
-                rec = store.find(t, rid, id_property=inp.get("idProperty"))
+                rec = store.find(t, rid, id_property=inp.get("idProperty"), write=True)
                 props = store.clean_properties(
                     t, inp.get("properties") or {}, create=False,
                     strict=self.config.strict_update_properties,
                 )
             except ApiError as exc:
+                if exc.status == 400 and "non-unique" in str(exc):
+                    raise  # a non-unique idProperty fails the whole request (§2.1)
                 self._fail_input(exc, inp, errors, whole)
                 continue
             if rec is None:
@@ -898,9 +960,12 @@ class EmulatorApp:
             if not id_property:
                 raise validation_error("idProperty is required for upsert")
             try:
-                rec = store.find(t, value, id_property=id_property)
+                rec = store.find(t, value, id_property=id_property, write=True)
+                raw = inp.get("properties") or {}
+                if rec is None and isinstance(raw, dict):
+                    raw = {id_property: value, **raw}  # the new record gets the id value
                 props = store.clean_properties(
-                    t, inp.get("properties") or {}, create=rec is None
+                    t, raw, create=rec is None
                 )
             except ApiError as exc:
                 if exc.status == 400 and "non-unique" in str(exc):
@@ -934,6 +999,20 @@ class EmulatorApp:
             if rec is not None:
                 self.store.archive(t, rec, now)
         return 204, None
+
+
+def _history_names(names: Any) -> list[str] | None:
+    """The ``propertiesWithHistory`` asked for (None: not asked), at most
+    :data:`MAX_HISTORY_PROPERTIES` of them (400 beyond)."""
+    if not names:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise validation_error("propertiesWithHistory must be an array of property names")
+    if len(names) > MAX_HISTORY_PROPERTIES:
+        raise validation_error(
+            f"At most {MAX_HISTORY_PROPERTIES} properties can be requested with history; "
+            f"{len(names)} were given", propertiesWithHistory=[str(len(names))])
+    return names
 
 
 def token_hash(token: str) -> str:

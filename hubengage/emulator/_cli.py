@@ -12,6 +12,7 @@ import contextlib
 import math
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from ._config import (
@@ -21,6 +22,8 @@ from ._config import (
     parse_fault,
     parse_rate,
 )
+from ._owners import DEFAULT_OWNERS, parse_owner
+from ._properties import PROPERTY_TYPES, PropertySpec, parse_property
 from ._server import Emulator
 
 __all__ = [
@@ -57,6 +60,46 @@ def _nonnegative_seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be at least 0: {text!r}")
     return value
+
+
+def _association_limit(text: str) -> tuple[str, int]:
+    """``argparse`` type for ``FROM.TO[.TYPEID]=N``."""
+    key, sep, value = text.partition("=")
+    if not sep or key.count(".") not in (1, 2) or not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected FROM.TO[.TYPEID]=N, got {text!r}")
+    return key.strip(), int(value)
+
+
+def _property(text: str) -> PropertySpec:
+    try:
+        return parse_property(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _owner(text: str) -> str:
+    try:
+        parse_owner(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text  # EmulatorConfig numbers the owners it is given
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0: {text!r}")
+    return value
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help text wrapped without breaking hyphenated words (fault kinds, flags)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def _fault(text: str) -> object:
@@ -125,6 +168,44 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
                              "rich-text editor's HTML")
     parser.add_argument("--unique", action="append", default=[], metavar="TYPE.PROPERTY",
                         help="declare a unique-value property, e.g. emails.external_id")
+    parser.add_argument("--property", action="append", default=[], type=_property,
+                        metavar="TYPE.NAME[:KIND[=A;B]]",
+                        help="define a property at start, e.g. emails.external_id, "
+                             "deals.score:number, contacts.tier:enumeration=gold;silver (KIND "
+                             f"is one of {', '.join(PROPERTY_TYPES)}; default string); "
+                             "repeatable")
+    parser.add_argument("--owner", action="append", default=[], type=_owner,
+                        metavar="EMAIL[:FIRST[:LAST]]",
+                        help="add an owner to the seeded ones (GET /crm/v3/owners); "
+                             "repeatable")
+    parser.add_argument("--strict-owner-ids", action="store_true",
+                        help="hubspot_owner_id takes only a live owner's id (default: any "
+                             "numeric id)")
+    parser.add_argument("--no-required-crm-properties", action="store_true",
+                        help="do not enforce the documented required properties of contacts, "
+                             "companies, deals and tickets on create")
+    seeding = parser.add_mutually_exclusive_group()
+    seeding.add_argument("--seed-contacts", type=_count, default=None, metavar="N",
+                         help="seed the sandbox records with N contacts (601..600+N) instead "
+                              "of 30")
+    seeding.add_argument("--no-seed", action="store_true",
+                         help="start empty (the default seeds contacts 601-630, companies "
+                              "901-910, deals 1201-1205 and tickets 1501-1505)")
+    parser.add_argument("--association-limit", type=_association_limit, action="append",
+                        default=[], metavar="FROM.TO[.TYPEID]=N",
+                        help="configure an association limit (maxToObjectIds): e.g. "
+                             "emails.contacts=1 (the unlabeled type), contacts.companies.1=1 "
+                             "(a HubSpot-defined type by id); repeatable")
+    parser.add_argument("--v4-error-context", action="store_true",
+                        help="name a failed v4 association input in its error's context "
+                             "(fromObjectId, toObjectId, associationTypeId), not only in its "
+                             "message")
+    parser.add_argument("--v4-string-ids", action="store_true",
+                        help="write v4 association record ids as strings (as the spec types "
+                             "them) instead of numbers (as HubSpot's examples show)")
+    parser.add_argument("--labels-on-engagements", action="store_true",
+                        help="allow association labels on engagement types (HubSpot documents "
+                             "them for contacts, companies, deals and tickets only)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hubengage.emulator",
         description="A faithful local HubSpot CRM API for tests, benchmarks and sandboxes.",
+        formatter_class=_HelpFormatter,
     )
     add_emulator_arguments(parser)
     return parser
@@ -169,6 +251,16 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         seed=args.seed,
         unique_properties=unique,
         custom_properties=unique,
+        association_limits=dict(args.association_limit),
+        v4_error_context=args.v4_error_context,
+        v4_numeric_ids=not args.v4_string_ids,
+        labels_on_engagements=args.labels_on_engagements,
+        properties=tuple(args.property),
+        owners=(*DEFAULT_OWNERS, *args.owner) if args.owner else None,
+        strict_owner_ids=args.strict_owner_ids,
+        required_crm_properties=not args.no_required_crm_properties,
+        seed_records=not args.no_seed,
+        seed_contacts=args.seed_contacts,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 from attrs.validators import ge, in_, le
@@ -21,6 +21,8 @@ from .._constants import (
     SEARCH_INTERVAL_SECONDS,
     SEARCH_PER_INTERVAL,
 )
+from ._owners import Owner, parse_owner
+from ._properties import PropertySpec, parse_property
 
 __all__ = [
     "FAULT_KINDS",
@@ -38,6 +40,9 @@ REQUEST_FAULT_KINDS = (
     "502",  # HTML 502 from the edge, nothing processed
     "503",
     "504",
+    "524",  # HTML 524 "Origin Time-out" from the edge, nothing processed
+    "423",  # 423 Locked (JSON): a lock while data syncs; nothing processed
+    "477",  # 477 Migration in Progress (JSON, ``Retry-After`` in seconds); nothing processed
     "drop",  # the connection is closed before the request is processed
     "slow",  # the request is processed after ``slow_delay`` seconds (past a client timeout)
     "commit-then-502",  # processed and stored, then answered with an HTML 502
@@ -89,6 +94,25 @@ def _tuple(value: Iterable[T] | None) -> tuple[T, ...]:
     return tuple(value) if value is not None else ()
 
 
+def _properties(value: Iterable[str | PropertySpec] | None) -> tuple[PropertySpec, ...]:
+    return tuple(parse_property(v) for v in value or ())
+
+
+def _owners(value: Iterable[str | Owner] | None) -> tuple[Owner, ...] | None:
+    if value is None:
+        return None
+    out: list[Owner] = []
+    for item in value:
+        out.append(item if isinstance(item, Owner) else parse_owner(item, len(out)))
+    return tuple(out)
+
+
+def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 0):
+        raise ValueError(f"{attribute.name} must be a whole number >= 0, got {value!r}")
+
+
 def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not math.isfinite(value):
         raise ValueError(f"{attribute.name} must be a finite number of seconds, got {value!r}")
@@ -124,6 +148,30 @@ class EmulatorConfig:
     successful batch response after its writes are stored. ``unique_properties`` declares
     unique-value properties per type (usable as ``idProperty``) on top of the built-in ones
     (contacts' ``email``); ``custom_properties`` declares extra writable properties per type.
+    ``properties`` declares more, typed: ``PropertySpec``s or ``TYPE.NAME[:KIND[=A;B]]``
+    strings (``"deals.score:number"``, ``"contacts.tier:enumeration=gold;silver"``). All of
+    them are properties of the type's schema, served and changed by the properties API.
+
+    Owners: ``owners`` replaces the seeded owners (:data:`~._owners.DEFAULT_OWNERS`; owners
+    or ``EMAIL[:FIRST[:LAST]]`` strings). ``hubspot_owner_id`` takes any numeric id
+    (``strict_owner_ids=False``, unconfirmed whether HubSpot checks it) or, with
+    ``strict_owner_ids``, only the id of a live owner (else 400 ``INVALID_OWNER_ID``).
+    ``required_crm_properties`` (True) enforces the documented required properties of
+    contacts, companies, deals and tickets on create (§9); False requires only the
+    engagements'. ``seed_records`` creates the sandbox records at start and on every reset
+    (:data:`~._seed.SANDBOX_SEED`: contacts 601–630, companies 901–910, deals 1201–1205,
+    tickets 1501–1505); ``seed_contacts=N`` seeds them too, with contacts 601..600+N.
+    The default (neither) starts empty.
+
+    v4 associations (§5.1, §8): ``association_limits`` configures ``maxToObjectIds`` at
+    start (``{"emails.contacts": 1}`` for the unlabeled type, ``"contacts.companies.1"``
+    for a HubSpot-defined type by id; the limits API changes them at run time). A failed
+    input of a v4 batch is named only in its error's ``message`` (``context`` is ``{}``)
+    unless ``v4_error_context`` adds ``context.fromObjectId`` / ``toObjectId`` /
+    ``associationTypeId``. Record ids in the v4 results HubSpot's documented examples show
+    as numbers (``toObjectId``, ``fromObjectId`` of a label result) are numbers
+    (``v4_numeric_ids``), else strings as the spec types them. User labels can be created
+    between contacts, companies, deals and tickets only, unless ``labels_on_engagements``.
 
     Time: ``latency`` (seconds, default 0) is server time spent on every ``/crm`` request
     after it was authenticated and counted against the rate limits and before it is
@@ -158,6 +206,16 @@ class EmulatorConfig:
     seed: int | None = None
     unique_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     custom_properties: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    properties: tuple[PropertySpec, ...] = attrs.field(default=(), converter=_properties)
+    owners: tuple[Owner, ...] | None = attrs.field(default=None, converter=_owners)
+    strict_owner_ids: bool = False
+    required_crm_properties: bool = True
+    seed_records: bool = False
+    seed_contacts: int | None = attrs.field(default=None, validator=_count)
+    association_limits: Mapping[str, int] = attrs.field(factory=dict)
+    v4_error_context: bool = False
+    v4_numeric_ids: bool = True
+    labels_on_engagements: bool = False
 
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")

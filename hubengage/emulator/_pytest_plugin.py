@@ -9,8 +9,15 @@
     @pytest.mark.hubspot_emulator(burst_limit=20, burst_interval=0.2)
     async def test_under_a_tight_limit(hubspot_emulator): ...
 
+    @pytest.mark.hubspot_emulator(seed_records=True)
+    async def test_logs_an_email_on_contact_601(hubspot_emulator): ...
+
 The marker's keyword arguments are :class:`~hubengage.emulator.EmulatorConfig` fields; without a
-``seed`` the fixture seeds the emulator from the test's id, so shuffling and faults repeat.
+``seed`` the fixture seeds the emulator's random source from the test's id, so shuffling and
+faults repeat. The emulator starts empty; ``seed_records=True`` (or ``seed_contacts=N``)
+creates the sandbox records first (:data:`~hubengage.emulator.SANDBOX_SEED`: contacts
+601–630, companies 901–910, deals 1201–1205, tickets 1501–1505), as the standalone emulator
+does by default.
 The fixture is async: it needs an asyncio pytest plugin (pytest-asyncio in auto mode).
 """
 

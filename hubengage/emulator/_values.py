@@ -9,6 +9,8 @@ HubSpot returns every property value as a string in its own normal form (``docs/
   or a plain date (midnight UTC) → ISO 8601 UTC with exactly three fractional digits and
   ``Z``. A time without a zone is rejected: the documentation allows only epoch
   milliseconds or UTC (and HubSpot could not know which zone was meant).
+- ``DATETIME`` of a date-only property (HubSpot type ``date``): the same forms, but the
+  instant must be midnight UTC (D-PROPS) → ``YYYY-MM-DD``.
 - ``NUMBER``: decimal text (sign, fraction, exponent; no NaN, no infinity, within a double's
   range) → plain decimal text without exponent or trailing zeros (``1500.0`` → ``1500``).
 - ``BOOL``: ``true``/``false`` in any case → lower case.
@@ -23,6 +25,7 @@ No I/O; errors are :class:`InvalidValue` carrying HubSpot's error code.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -31,10 +34,14 @@ from decimal import Decimal, InvalidOperation
 from .._objecttypes import PropertyKind
 
 __all__ = [
+    "EMAIL_HEADERS",
+    "EMAIL_HEADER_PROPERTIES",
     "RICH_TEXT_PROPERTIES",
     "InvalidValue",
     "check_value",
+    "email_header_properties",
     "normalize_bool",
+    "normalize_date",
     "normalize_datetime",
     "normalize_multi",
     "normalize_number",
@@ -50,6 +57,19 @@ RICH_TEXT_PROPERTIES = frozenset({
     "hs_communication_body",
     "hs_postal_mail_body",
 })
+
+#: The email property holding the headers as JSON (D-EMAIL "Set email headers").
+EMAIL_HEADERS = "hs_email_headers"
+#: The read-only properties HubSpot fills from ``hs_email_headers`` (D-EMAIL's table):
+#: property -> (header, field). ``to`` is a list: its values are joined with ``;``.
+EMAIL_HEADER_PROPERTIES: dict[str, tuple[str, str]] = {
+    "hs_email_from_email": ("from", "email"),
+    "hs_email_from_firstname": ("from", "firstName"),
+    "hs_email_from_lastname": ("from", "lastName"),
+    "hs_email_to_email": ("to", "email"),
+    "hs_email_to_firstname": ("to", "firstName"),
+    "hs_email_to_lastname": ("to", "lastName"),
+}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_MS = re.compile(r"-?\d+", re.ASCII)
@@ -110,6 +130,15 @@ def normalize_datetime(value: str) -> str:
         raise invalid from None
 
 
+def normalize_date(value: str) -> str:
+    """A date-only value (epoch milliseconds, ISO 8601 or a plain date, at midnight UTC) →
+    ``YYYY-MM-DD``; any other time of day is refused (HubSpot's ``date`` type, D-PROPS)."""
+    instant = normalize_datetime(value)
+    if not instant.endswith("T00:00:00.000Z"):
+        raise InvalidValue("INVALID_DATE", f"{value} is not a valid date: it must be midnight UTC")
+    return instant[:10]
+
+
 def normalize_number(value: str) -> str:
     """Decimal text → plain decimal text: no exponent, no trailing zeros, no ``-0``."""
     invalid = InvalidValue("INVALID_FLOAT", f"{value} was not a valid number")
@@ -143,14 +172,44 @@ def normalize_multi(value: str) -> str:
     return ";".join(sorted(part for part in value.split(";") if part))
 
 
-def check_value(kind: PropertyKind, value: str, *, normalize: bool = True) -> str:
+def email_header_properties(value: str) -> dict[str, str]:
+    """The read-only properties HubSpot derives from an ``hs_email_headers`` value.
+
+    The value must be a JSON object (D-EMAIL: "a JSON escaped string" with ``from``,
+    ``sender``, ``to``, ``cc``, ``bcc``), else :class:`InvalidValue` (code ``INVALID_JSON``,
+    UNCONFIRMED). ``from`` is an object, ``to`` a list of objects, each with ``email``,
+    ``firstName``, ``lastName``; several recipients' values are joined with ``;``
+    (UNCONFIRMED). An empty value clears them all.
+    """
+    derived = dict.fromkeys(EMAIL_HEADER_PROPERTIES, "")
+    if not value:
+        return derived
+    try:
+        headers = json.loads(value)
+    except ValueError:
+        headers = None
+    if not isinstance(headers, dict):
+        raise InvalidValue("INVALID_JSON", f"{EMAIL_HEADERS} must be a JSON object")
+    for prop, (header, field) in EMAIL_HEADER_PROPERTIES.items():
+        entry = headers.get(header)
+        people = entry if isinstance(entry, list) else [entry]
+        values = [str(p[field]) for p in people if isinstance(p, dict) and p.get(field)]
+        derived[prop] = ";".join(values)
+    return derived
+
+
+def check_value(kind: PropertyKind, value: str, *, normalize: bool = True,
+                date_only: bool = False) -> str:
     """``value`` validated for ``kind``; normalised (or, with ``normalize=False``, as sent).
 
-    Empty values are not checked (``""`` clears a property). Raises :class:`InvalidValue`.
+    ``date_only`` marks a ``DATETIME`` property of HubSpot's ``date`` type. Empty values are
+    not checked (``""`` clears a property). Raises :class:`InvalidValue`.
     """
     if not value:
         return value
-    if kind is PropertyKind.DATETIME:
+    if date_only:
+        normal = normalize_date(value)
+    elif kind is PropertyKind.DATETIME:
         normal = normalize_datetime(value)
     elif kind is PropertyKind.NUMBER:
         normal = normalize_number(value)

@@ -16,15 +16,18 @@ from .._enums import (
     TaskStatus,
     TaskType,
 )
-from ._associations import Association, AssociationCategory
+from ._account import Owner, Property, PropertyOption
+from ._associations import AssociatedRecord, Association, AssociationCategory, AssociationLabel
 from ._engagements import Call, Communication, Email, Meeting, Note, PostalMail, Task
 from ._headers import EmailAddress, EmailHeaders
-from ._records import AssociatedId, CrmObject
+from ._records import AssociatedId, CrmObject, PropertyVersion
 
 __all__ = [
     "AssociatedId",
+    "AssociatedRecord",
     "Association",
     "AssociationCategory",
+    "AssociationLabel",
     "Call",
     "CallDirection",
     "CallStatus",
@@ -39,7 +42,11 @@ __all__ = [
     "Meeting",
     "MeetingOutcome",
     "Note",
+    "Owner",
     "PostalMail",
+    "Property",
+    "PropertyOption",
+    "PropertyVersion",
     "Task",
     "TaskPriority",
     "TaskStatus",

@@ -16,7 +16,13 @@ import attrs
 from .._errors import InvalidInputError, invalid_input
 from .._objecttypes import default_association_type_id, resolve_object_type
 
-__all__ = ["Association", "AssociationCategory", "parse_association"]
+__all__ = [
+    "AssociatedRecord",
+    "Association",
+    "AssociationCategory",
+    "AssociationLabel",
+    "parse_association",
+]
 
 
 class AssociationCategory(enum.StrEnum):
@@ -26,6 +32,10 @@ class AssociationCategory(enum.StrEnum):
     USER_DEFINED = "USER_DEFINED"
     INTEGRATOR_DEFINED = "INTEGRATOR_DEFINED"
     WORK = "WORK"
+
+
+def _optional_label(value: Any) -> str | None:
+    return None if value is None else _label(value, "associations.label")
 
 
 def _record_id(value: Any) -> str:
@@ -67,10 +77,15 @@ class Association:
     category: AssociationCategory = attrs.field(
         default=AssociationCategory.HUBSPOT_DEFINED, converter=AssociationCategory
     )
+    label: str | None = attrs.field(default=None, converter=_optional_label)
 
     def __attrs_post_init__(self) -> None:
         if self.to_type is None and self.type_id is None:
             raise InvalidInputError("give to_type or type_id", field="associations")
+        if self.label is not None and self.type_id is not None:
+            raise InvalidInputError("give label or type_id, not both", field="associations")
+        if self.label is not None and self.to_type is None:
+            raise InvalidInputError("a label needs to_type", field="associations")
 
     @classmethod
     def to(
@@ -80,34 +95,52 @@ class Association:
         *,
         type_id: int | None = None,
         category: AssociationCategory | str = AssociationCategory.HUBSPOT_DEFINED,
+        label: str | None = None,
     ) -> Association:
-        """An association to any object type, by name or type id."""
-        return cls(to_id=to_id, to_type=to_type, type_id=type_id, category=category)
+        """An association to any object type, by name or type id.
+
+        ``label`` names an association label (``"Decision maker"``): the client looks up its
+        type id and category once per pair of object types and caches them.
+        """
+        return cls(to_id=to_id, to_type=to_type, type_id=type_id, category=category,
+                   label=label)
 
     @classmethod
-    def contact(cls, to_id: str | int, *, type_id: int | None = None) -> Association:
+    def contact(
+        cls, to_id: str | int, *, type_id: int | None = None, label: str | None = None
+    ) -> Association:
         """An association to a contact (default type: the engagement's ``*_to_contact``)."""
-        return cls.to("contacts", to_id, type_id=type_id)
+        return cls.to("contacts", to_id, type_id=type_id, label=label)
 
     @classmethod
-    def company(cls, to_id: str | int, *, type_id: int | None = None) -> Association:
+    def company(
+        cls, to_id: str | int, *, type_id: int | None = None, label: str | None = None
+    ) -> Association:
         """An association to a company."""
-        return cls.to("companies", to_id, type_id=type_id)
+        return cls.to("companies", to_id, type_id=type_id, label=label)
 
     @classmethod
-    def deal(cls, to_id: str | int, *, type_id: int | None = None) -> Association:
+    def deal(
+        cls, to_id: str | int, *, type_id: int | None = None, label: str | None = None
+    ) -> Association:
         """An association to a deal."""
-        return cls.to("deals", to_id, type_id=type_id)
+        return cls.to("deals", to_id, type_id=type_id, label=label)
 
     @classmethod
-    def ticket(cls, to_id: str | int, *, type_id: int | None = None) -> Association:
+    def ticket(
+        cls, to_id: str | int, *, type_id: int | None = None, label: str | None = None
+    ) -> Association:
         """An association to a ticket."""
-        return cls.to("tickets", to_id, type_id=type_id)
+        return cls.to("tickets", to_id, type_id=type_id, label=label)
 
     def resolved_type_id(self, from_type: str) -> int:
         """The association type id for a record of ``from_type``; raises if none is known."""
         if self.type_id is not None:
             return self.type_id
+        if self.label is not None:
+            raise InvalidInputError(
+                f"the label {self.label!r} is resolved by the client (a call on a resource), "
+                "not here", field="associations.label")
         assert self.to_type is not None
         found = default_association_type_id(from_type, self.to_type)
         if found is None:
@@ -129,6 +162,55 @@ class Association:
                 }
             ],
         }
+
+
+def _label(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("must be a non-empty string", field=field)
+    return value.strip()
+
+
+@attrs.frozen(kw_only=True)
+class AssociationLabel:
+    """One association type between two object types: its category, type id and label.
+
+    HubSpot's default type between two types has no label (``label`` None); labelled types
+    are HUBSPOT_DEFINED (e.g. a company's "Primary") or USER_DEFINED (your own).
+    """
+
+    category: AssociationCategory = attrs.field(converter=AssociationCategory)
+    type_id: int
+    label: str | None = None
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> AssociationLabel:
+        """From HubSpot's v4 shape ``{"category", "typeId", "label"}`` (also
+        ``associationCategory`` / ``associationTypeId``)."""
+        category = raw.get("category", raw.get("associationCategory"))
+        type_id = raw.get("typeId", raw.get("associationTypeId"))
+        if not isinstance(category, str) or isinstance(type_id, bool) \
+                or not isinstance(type_id, int | str) or not str(type_id).isdigit():
+            raise InvalidInputError(f"not an association type: {dict(raw)!r}",
+                                    field="associationTypes")
+        label = raw.get("label")
+        try:
+            return cls(category=category, type_id=int(type_id),
+                       label=label if isinstance(label, str) and label else None)
+        except ValueError as exc:  # an unknown category
+            raise InvalidInputError(str(exc), field="associationTypes") from exc
+
+
+@attrs.frozen(kw_only=True)
+class AssociatedRecord:
+    """A record associated with another, and every association type between the two."""
+
+    id: str
+    types: tuple[AssociationLabel, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels among ``types`` (the default type has none)."""
+        return tuple(t.label for t in self.types if t.label)
 
 
 _SHORT_FORMS = {"contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets"}

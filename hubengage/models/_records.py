@@ -14,7 +14,13 @@ from typing import Any
 
 import attrs
 
-__all__ = ["AssociatedId", "CrmObject", "parse_datetime", "structure_crm_object"]
+__all__ = [
+    "AssociatedId",
+    "CrmObject",
+    "PropertyVersion",
+    "parse_datetime",
+    "structure_crm_object",
+]
 
 
 _fromisoformat = datetime.fromisoformat
@@ -43,16 +49,46 @@ class AssociatedId:
 
 
 @attrs.frozen(kw_only=True)
+class PropertyVersion:
+    """One value a property held (``propertiesWithHistory``): the ``value``, when it was set,
+    and by what (``source_type`` such as ``API`` or ``CRM_UI``, ``source_id``,
+    ``updated_by_user_id``), as HubSpot reports them."""
+
+    value: str | None
+    timestamp: datetime | None = None
+    source_type: str | None = None
+    source_id: str | None = None
+    updated_by_user_id: int | None = None
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> PropertyVersion:
+        """Build from one entry of a ``propertiesWithHistory`` list."""
+        user = raw.get("updatedByUserId")
+        source_id = raw.get("sourceId")
+        value = raw.get("value")
+        return cls(
+            value=None if value is None else str(value),
+            timestamp=parse_datetime(raw.get("timestamp")),
+            source_type=None if raw.get("sourceType") is None else str(raw["sourceType"]),
+            source_id=None if source_id is None else str(source_id),
+            updated_by_user_id=user if isinstance(user, int) and not isinstance(user, bool)
+            else None,
+        )
+
+
+@attrs.frozen(kw_only=True)
 class CrmObject:
     """A CRM record as HubSpot returned it.
 
     ``properties`` maps property names to string values (HubSpot sends every value as a
     string, or null for a defined but empty property). ``associations`` maps a plural type
     name (``"contacts"``) to the associated ids, when they were requested. ``new`` is set by
-    upserts (True when the record was created). ``object_write_trace_id`` is echoed by batch
-    writes when HubSpot sends it. ``possible_duplicate`` is set by the SDK, not HubSpot, on a
-    created record whose request succeeded only after an earlier attempt HubSpot may also
-    have written (a timeout, a dropped connection, a 5xx): a second copy may exist.
+    upserts (True when the record was created). ``properties_with_history`` maps each
+    property read with ``properties_with_history=`` to its values, newest first.
+    ``object_write_trace_id`` is echoed by batch writes when HubSpot sends it.
+    ``possible_duplicate`` is set by the SDK, not HubSpot, on a created record whose request
+    succeeded only after an earlier attempt HubSpot may also have written (a timeout, a
+    dropped connection, a 5xx): a second copy may exist.
     """
 
     id: str
@@ -65,6 +101,8 @@ class CrmObject:
     object_write_trace_id: str | None = None
     new: bool | None = None
     possible_duplicate: bool = False
+    properties_with_history: Mapping[str, tuple[PropertyVersion, ...]] = attrs.field(
+        factory=dict)
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> CrmObject:
@@ -87,6 +125,13 @@ def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
                 for r in results
                 if isinstance(r, Mapping)
             )
+    history: dict[str, tuple[PropertyVersion, ...]] = {}
+    raw_history = raw.get("propertiesWithHistory")
+    if raw_history and isinstance(raw_history, Mapping):
+        for name, versions in raw_history.items():
+            if isinstance(versions, list):
+                history[str(name)] = tuple(PropertyVersion.from_wire(v) for v in versions
+                                           if isinstance(v, Mapping))
     props = raw.get("properties")
     trace = raw.get("objectWriteTraceId")
     new = raw.get("new")
@@ -100,4 +145,5 @@ def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
         associations=associations,
         object_write_trace_id=str(trace) if trace is not None else None,
         new=bool(new) if new is not None else None,
+        properties_with_history=history,
     )

@@ -75,6 +75,16 @@ SPEC_FILES: Mapping[str, str] = {
     "notes": "notes.json",
     "tasks": "tasks.json",
     "associations": "associations.json",
+    # CRM properties v3 (``/crm/v3/properties/{objectType}``, groups included) and CRM owners v3
+    # (``/crm/v3/owners``): ``PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json``
+    # and ``PublicApiSpecs/CRM/Crm Owners/Rollouts/146888/v3/crmOwners.json`` @ ``99893791``.
+    "properties": "properties.json",
+    "owners": "crmOwners.json",
+    # Association schema v4 (labels, limits):
+    # ``PublicApiSpecs/CRM/Associations Schema/Rollouts/130902/v4/associationsSchema.json`` @
+    # ``99893791``. It spells its paths ``/crm/associations/v4/...``; HubSpot's SDKs and guides
+    # use ``/crm/v4/associations/...`` (same operations and shapes).
+    "associations_schema": "associationsSchema.json",
 }
 #: The seven engagement types, each with its own spec file.
 ENGAGEMENT_SPEC_FILES: Mapping[str, str] = {
