@@ -12,12 +12,18 @@
 
 Single calls are coalesced into 100-input batch requests under a rolling-window rate limiter,
 retried per policy, and every multi-status result is mapped back to the call that made it.
+
+The library logs to the ``hubengage`` logger (retries at WARNING) and, as libraries should,
+prints nothing unless the application configures logging (``logging.basicConfig()``).
 """
 
+import logging
+
 from ._account import OwnersResource, PropertiesResource
+from ._auth import OAuth, OAuthTokens
 from ._batching import Batcher
-from ._bulk import NewRecord, Outcome, RecordUpdate
-from ._client import ClientState, HubSpot
+from ._bulk import BulkProgress, NewRecord, Outcome, RecordUpdate
+from ._client import ClientState, HubSpot, HubSpotView
 from ._clock import Clock
 from ._errors import (
     APIError,
@@ -42,11 +48,20 @@ from ._errors import (
     WithdrawnError,
 )
 from ._execution import Executor
-from ._limiter import Bucket, RateLimiter, RateLimits
+from ._hooks import EventHooks, RetryEvent
+from ._journal import (
+    Journal,
+    JournalCounts,
+    JournalError,
+    JournalMismatchError,
+    JournalStatus,
+)
+from ._limiter import Bucket, BucketSnapshot, LimiterSnapshot, RateLimiter, RateLimits
+from ._pipeline import RequestOptions
 from ._resources import ObjectResource, RecordResource
 from ._retry import RetryConfig
 from ._search import Filter, SearchResultsTruncatedWarning, Sort
-from ._stats import ClientStats
+from ._stats import ClientStats, StatsSnapshot
 from ._transport import AiohttpTransport, Request, Response, Transport
 from .models import (
     AssociatedId,
@@ -71,6 +86,7 @@ from .models import (
     Owner,
     PostalMail,
     Property,
+    PropertyModel,
     PropertyOption,
     PropertyVersion,
     Task,
@@ -81,6 +97,11 @@ from .models import (
 from .testing import MockTransport
 
 __version__ = "0.1.0"
+
+# A library's logger has a NullHandler (the logging HOWTO's convention): without it, Python's
+# "last resort" handler would print retry WARNINGs to stderr in an application that
+# configured no logging. Applications that configure logging see every record as before.
+logging.getLogger("hubengage").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIError",
@@ -93,7 +114,9 @@ __all__ = [
     "AuthenticationError",
     "Batcher",
     "Bucket",
+    "BucketSnapshot",
     "BudgetStoreError",
+    "BulkProgress",
     "Call",
     "CallDirection",
     "CallStatus",
@@ -112,12 +135,20 @@ __all__ = [
     "EmailDirection",
     "EmailHeaders",
     "EmailStatus",
+    "EventHooks",
     "EventLoopError",
     "Executor",
     "Filter",
     "HubEngageError",
     "HubSpot",
+    "HubSpotView",
     "InvalidInputError",
+    "Journal",
+    "JournalCounts",
+    "JournalError",
+    "JournalMismatchError",
+    "JournalStatus",
+    "LimiterSnapshot",
     "MalformedResponseError",
     "Meeting",
     "MeetingOutcome",
@@ -125,6 +156,8 @@ __all__ = [
     "NewRecord",
     "NotFoundError",
     "Note",
+    "OAuth",
+    "OAuthTokens",
     "ObjectResource",
     "Outcome",
     "OutcomeUnknownError",
@@ -133,6 +166,7 @@ __all__ = [
     "PostalMail",
     "PropertiesResource",
     "Property",
+    "PropertyModel",
     "PropertyOption",
     "PropertyVersion",
     "RateLimitError",
@@ -141,12 +175,15 @@ __all__ = [
     "RecordResource",
     "RecordUpdate",
     "Request",
+    "RequestOptions",
     "Response",
     "RetryConfig",
+    "RetryEvent",
     "ScopeError",
     "SearchResultsTruncatedWarning",
     "ServerError",
     "Sort",
+    "StatsSnapshot",
     "Task",
     "TaskPriority",
     "TaskStatus",

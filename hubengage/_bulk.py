@@ -5,14 +5,22 @@
 :class:`Outcome` per input. Each input becomes one ordinary batched call, so a bulk run
 shares the batcher, the limiter and the retry policy with every other call on the client;
 the bulk layer only bounds how many inputs are in the air at once (the window) and hands
-outcomes back in completion or input order.
+outcomes back in completion or input order, and counts them (:class:`BulkProgress`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+)
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -22,18 +30,61 @@ from ._errors import (
     AuthenticationError,
     HubEngageError,
     InvalidInputError,
+    OutcomeUnknownError,
     ScopeError,
     WithdrawnError,
 )
-from .models import Association, CrmObject
+from .models import Association, CrmObject, PropertyModel
 
-__all__ = ["NewRecord", "OnSent", "Outcome", "RecordUpdate", "halts_run", "run_bulk"]
+__all__ = [
+    "BulkProgress",
+    "NewRecord",
+    "OnProgress",
+    "OnSent",
+    "Outcome",
+    "RecordUpdate",
+    "halts_run",
+    "run_bulk",
+]
 
 InputT = TypeVar("InputT")
 
 #: Called with an input's index right before the request carrying it is first sent
 #: (synchronously, so a journal written there is on disk before the request leaves).
 OnSent = Callable[[int], None]
+
+
+@attrs.frozen
+class BulkProgress:
+    """Where a bulk run stands, handed to ``on_progress`` as each outcome is yielded.
+
+    ``read`` inputs were taken from the iterable and ``sent`` of them left in a request
+    (read ahead of the answers: up to ``window`` more than are done). The other counts are
+    of outcomes yielded so far, including the one being yielded: ``succeeded``, ``failed``
+    (their own error, including inputs that failed validation and were never sent),
+    ``unknown`` (:class:`OutcomeUnknownError`: HubSpot answered, but not about this input)
+    and ``withdrawn`` (read, never sent: the run was stopped or the token refused).
+    """
+
+    read: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    unknown: int = 0
+    withdrawn: int = 0
+
+    @property
+    def done(self) -> int:
+        """Outcomes yielded so far (every kind)."""
+        return self.succeeded + self.failed + self.unknown + self.withdrawn
+
+
+#: Called with the run's :class:`BulkProgress` right before each outcome is yielded.
+OnProgress = Callable[[BulkProgress], None]
+
+
+def _associations(value: Iterable[Association]) -> tuple[Association, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -44,8 +95,8 @@ class NewRecord:
     values; ``associations`` are :class:`Association` values written with it.
     """
 
-    properties: Any
-    associations: tuple[Association, ...] = attrs.field(default=(), converter=tuple)
+    properties: PropertyModel | Mapping[str, object]
+    associations: tuple[Association, ...] = attrs.field(default=(), converter=_associations)
 
 
 @attrs.frozen
@@ -65,7 +116,8 @@ class Outcome(Generic[InputT]):
     success has neither (``ok`` is True). ``withdrawn`` is True for an input that was read
     but never sent: the run was stopped (``error`` is a :class:`WithdrawnError`) or halted
     because HubSpot rejected the token (``error`` is that ``AuthenticationError`` or
-    ``ScopeError``). A withdrawn input is safe to send again later.
+    ``ScopeError``). A withdrawn input is safe to send again later: a
+    :class:`~hubengage.Journal` writes no line for it, so that a resumed run sends it.
     """
 
     index: int
@@ -94,7 +146,8 @@ def _ensure_iterable(items: object, field: str) -> None:
 #: Submits one input (index, input, a callback to run right before the request carrying it
 #: is first sent) and returns the future of its outcome. It may wait for room in the
 #: batcher; it raises ``InvalidInputError`` for an input that cannot be sent.
-Submit = Callable[[int, InputT, Callable[[], None]], Awaitable["asyncio.Future[Any]"]]
+Submit = Callable[[int, InputT, Callable[[], None]],
+                  Coroutine[Any, Any, "asyncio.Future[Any]"]]
 
 
 def halts_run(error: HubEngageError) -> bool:
@@ -114,6 +167,7 @@ async def run_bulk(
     ordered: bool = False,
     stop: asyncio.Event | None = None,
     on_sent: OnSent | None = None,
+    on_progress: OnProgress | None = None,
 ) -> AsyncIterator[Outcome[InputT]]:
     """Feed ``items`` to ``submit`` with at most ``window`` unyielded, and yield outcomes.
 
@@ -121,11 +175,18 @@ async def run_bulk(
     ``items`` while ``window`` outcomes are in the air or waiting to be yielded. With
     ``ordered`` outcomes come in input order, else as they complete. Closing the iterator
     early cancels the inputs not yet sent (sent ones complete; their outcomes are dropped).
-    ``on_sent(index)`` runs right before the request carrying an input is first sent.
+    ``on_sent(index)`` runs right before the request carrying an input is first sent;
+    ``on_progress(BulkProgress)`` right before each outcome is yielded.
+
+    An input the client has no room for yet (``max_pending``: it waits until calls finish,
+    which may take a rate-limit slot) is handed over in the background: outcomes that land
+    meanwhile are yielded, not held back behind it.
 
     ``stop`` ends a run gracefully: once it is set no more input is read, inputs not yet
-    sent are withdrawn at once (``Outcome.withdrawn``), and those already sent complete and
-    are yielded as usual. An error that :func:`halts_run` (the token was rejected) ends the
+    sent are withdrawn at once (``Outcome.withdrawn``), those queued for a rate-limit slot
+    or waiting for room included, and those already sent complete and are yielded as usual.
+    A stop set while an async source is producing an input takes effect once it has: that
+    input is withdrawn. An error that :func:`halts_run` (the token was rejected) ends the
     run the same way, except that every input still to come is read and yielded withdrawn
     with that error, without a request.
     """
@@ -142,9 +203,14 @@ async def run_bulk(
     next_index = 0
     next_to_yield = 0
     exhausted = False
+    stop_seen = False
     unyielded = 0
+    counts = _Counts()
     #: Why unsent inputs are withdrawn (set by a stop or a halting error).
     withdrawal: HubEngageError | None = None
+    #: The input being handed over in the background: index, input, ``submit`` resumed in
+    #: a task.
+    handing: tuple[int, InputT, asyncio.Future[Any], _Resumed] | None = None
 
     def landed(outcome: Outcome[InputT]) -> None:
         if ordered:
@@ -153,8 +219,13 @@ async def run_bulk(
             ready.append(outcome)
         wake.set()
 
+    def withdrawn(index: int, value: InputT) -> None:
+        reason = withdrawal or WithdrawnError("withdrawn before it was sent")
+        landed(Outcome(index, value, error=reason, withdrawn=True))
+
     def mark_sent(index: int) -> None:
         sent.add(index)
+        counts.sent += 1
         if on_sent is not None:
             on_sent(index)
 
@@ -183,6 +254,85 @@ async def run_bulk(
         for index, future in list(in_air.items()):
             if index not in sent:
                 future.cancel()
+        if handing is not None:
+            cancel_handing()  # not accepted yet, so not sent
+
+    def stopped() -> None:
+        """The first time ``stop`` is seen set: read no more, withdraw the unsent."""
+        nonlocal exhausted, stop_seen
+        if stop is None or stop_seen or not stop.is_set():
+            return
+        stop_seen = exhausted = True
+        if withdrawal is None:
+            withdraw(WithdrawnError("withdrawn before it was sent: the run was stopped"))
+
+    def accepted(index: int, value: InputT, future: asyncio.Future[Any]) -> None:
+        """``submit`` accepted the input: follow its outcome (unless it is to be withdrawn)."""
+        stopped()
+        if withdrawal is None or index in sent or future.done():
+            in_air[index] = future
+            future.add_done_callback(partial(on_done, index, value))
+        else:  # accepted as the run was stopped or halted: not sent
+            future.cancel()
+            withdrawn(index, value)
+
+    def hand_over(index: int, value: InputT) -> None:
+        """Submit the input; one that must wait for room continues in the background.
+
+        ``submit`` runs eagerly, in the run's own task, up to its first wait: most inputs
+        are accepted without one, and a task per input would yield to the event loop once
+        per input, so the batcher would send them one per request instead of a hundred.
+        """
+        nonlocal handing
+        coro = submit(index, value, partial(mark_sent, index))
+        try:
+            first = coro.send(None)
+        except StopIteration as done:
+            accepted(index, value, done.value)
+            return
+        except InvalidInputError as exc:  # this input fails alone, unsent
+            landed(Outcome(index, value, error=exc))
+            return
+        resumed = _Resumed(coro, first)
+        task = asyncio.ensure_future(resumed)
+        task.add_done_callback(lambda _: wake.set())
+        handing = (index, value, task, resumed)
+
+    def cancel_handing() -> None:
+        assert handing is not None
+        handing[2].cancel()
+        handing[3].abandon()  # if the task never got to run it
+    def handed_over() -> None:
+        """The input handed over in the background got its room, was withdrawn, or failed."""
+        nonlocal handing
+        assert handing is not None
+        index, value, task, _ = handing
+        handing = None
+        if task.cancelled():
+            withdrawn(index, value)
+            return
+        error = task.exception()
+        if isinstance(error, InvalidInputError):
+            landed(Outcome(index, value, error=error))
+        elif error is not None:
+            raise error
+        else:
+            accepted(index, value, task.result())
+
+    def counted(outcome: Outcome[InputT]) -> Outcome[InputT]:
+        if outcome.withdrawn:
+            counts.withdrawn += 1
+        elif outcome.error is None:
+            counts.succeeded += 1
+        elif isinstance(outcome.error, OutcomeUnknownError):
+            counts.unknown += 1
+        else:
+            counts.failed += 1
+        if on_progress is not None:
+            on_progress(BulkProgress(read=next_index, sent=counts.sent,
+                                     succeeded=counts.succeeded, failed=counts.failed,
+                                     unknown=counts.unknown, withdrawn=counts.withdrawn))
+        return outcome
 
     watcher: asyncio.Future[Any] | None = None
     if stop is not None:
@@ -190,10 +340,10 @@ async def run_bulk(
         watcher.add_done_callback(lambda _: wake.set())
     try:
         while True:
-            if stop is not None and stop.is_set() and withdrawal is None:
-                exhausted = True
-                withdraw(WithdrawnError("withdrawn before it was sent: the run was stopped"))
-            while not exhausted and unyielded < window:
+            stopped()
+            if handing is not None and handing[2].done():
+                handed_over()
+            while handing is None and not exhausted and unyielded < window:
                 try:
                     if sync_iter is not None:
                         value = next(sync_iter)
@@ -206,36 +356,95 @@ async def run_bulk(
                 index = next_index
                 next_index += 1
                 unyielded += 1
-                if withdrawal is not None:  # halted: the rest fail fast, unsent
-                    landed(Outcome(index, value, error=withdrawal, withdrawn=True))
+                stopped()  # set while this input was being read: it is withdrawn
+                if withdrawal is not None:  # stopped or halted: unsent, without a request
+                    withdrawn(index, value)
                     continue
-                try:
-                    future = await submit(index, value, partial(mark_sent, index))
-                except InvalidInputError as exc:
-                    landed(Outcome(index, value, error=exc))
-                    continue
-                in_air[index] = future
-                future.add_done_callback(partial(on_done, index, value))
+                hand_over(index, value)
             if ordered:
                 while next_to_yield in held:
                     outcome = held.pop(next_to_yield)
                     next_to_yield += 1
                     unyielded -= 1
-                    yield outcome
+                    yield counted(outcome)
             else:
                 while ready:
                     unyielded -= 1
-                    yield ready.popleft()
+                    yield counted(ready.popleft())
             if exhausted and unyielded == 0:
                 return
             if (ordered and next_to_yield in held) or (not ordered and ready):
                 continue
-            if not exhausted and unyielded < window:
+            if handing is not None and handing[2].done():
+                continue
+            if handing is None and not exhausted and unyielded < window:
+                continue
+            if stop is not None and stop.is_set() and not stop_seen:
                 continue
             wake.clear()
             await wake.wait()
     finally:
+        if handing is not None:
+            cancel_handing()
         if watcher is not None:
             watcher.cancel()
         for future in list(in_air.values()):
             future.cancel()
+
+
+class _Counts:
+    """The running counts behind :class:`BulkProgress`."""
+
+    __slots__ = ("failed", "sent", "succeeded", "unknown", "withdrawn")
+
+    def __init__(self) -> None:
+        self.sent = self.succeeded = self.failed = self.unknown = self.withdrawn = 0
+
+
+class _Resumed:
+    """Awaits a coroutine that already ran up to its first suspension (``coro.send(None)``
+    returned ``first``, what it waits on) as if it had been awaited from the start.
+
+    :func:`run_bulk` runs ``submit`` eagerly in its own task and moves only one that has to
+    wait (for room in the client) to a task of its own, from where it stopped: the task
+    first waits on ``first``, then resumes the coroutine; exceptions thrown in,
+    cancellation included, are passed to it.
+    """
+
+    __slots__ = ("_coro", "_first", "_started")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self._coro = coro
+        self._first = first
+        self._started = False
+
+    def abandon(self) -> None:
+        """Cancel the coroutine here if no task resumed it: a task cancelled before its first
+        step never runs ``__await__``, and the coroutine, suspended in its first wait, would
+        otherwise be closed by the garbage collector without the cancellation it cleans up
+        on (flow control would hand room to a waiter that is gone)."""
+        if self._started:
+            return  # the task throws the cancellation in
+        self._started = True
+        try:
+            self._coro.throw(asyncio.CancelledError())
+        except (asyncio.CancelledError, Exception):  # as expected, or it is over anyway
+            return
+        self._coro.close()  # it caught the cancellation and waits again: give up on it
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if self._started:
+            raise RuntimeError("this coroutine was abandoned")
+        self._started = True
+        waiting_on = self._first
+        while True:
+            try:
+                yield waiting_on
+            except BaseException as exc:  # e.g. CancelledError: the coroutine handles it
+                try:
+                    waiting_on = self._coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+                continue
+            break
+        return (yield from self._coro.__await__())

@@ -7,12 +7,16 @@ executors (:mod:`hubengage._execution`, :mod:`hubengage._batching`) carry them o
 
 from __future__ import annotations
 
+import copy
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._matching import Fingerprint
 from ._objecttypes import ObjectType, resolve_object_type
 from ._transport import path_segment
+
+if TYPE_CHECKING:
+    from ._pipeline import RequestOptions
 
 __all__ = ["Call", "Link", "Op", "Target"]
 
@@ -83,12 +87,13 @@ class Call:
     ``properties`` what a create, update or upsert writes; ``associations`` what a create
     associates (HubSpot's wire shape); ``read_properties``, ``archived``,
     ``with_associations`` and ``history`` (properties read with their past values) shape a
-    read; ``link`` names the other record of an association call. Calls are values:
-    executors never change them.
+    read; ``link`` names the other record of an association call; ``options`` are the
+    per-call options its requests are sent under (``hs.with_options(...)``; None: the
+    client's). Calls are values: executors never change them.
     """
 
     __slots__ = ("archived", "associations", "history", "id_property", "key", "link", "op",
-                 "properties", "read_properties", "target", "with_associations")
+                 "options", "properties", "read_properties", "target", "with_associations")
 
     def __init__(
         self,
@@ -118,6 +123,16 @@ class Call:
         self.link = link
         #: For reads: the properties to return with their history (``propertiesWithHistory``).
         self.history = history
+        #: Per-call options (``hs.with_options(...)``), or None for the client's.
+        self.options: RequestOptions | None = None
+
+    def with_options(self, options: RequestOptions | None) -> Call:
+        """This call, to be sent under ``options`` (a copy; calls are values)."""
+        if options is self.options:
+            return self
+        other = copy.copy(self)
+        other.options = options
+        return other
 
     @property
     def to_id(self) -> str | None:

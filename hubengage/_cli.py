@@ -7,16 +7,17 @@ can resume after Ctrl-C or a hard kill. ``hubengage emulator`` runs the built-in
 Before anything is sent the command checks, and refuses with one line and exit 2: the
 ``--object`` type, that the whole file decodes (``--encoding``; CSV defaults to
 ``utf-8-sig``, JSON Lines to ``utf-8``), that a CSV starts with a header of property names,
-and on ``--resume`` that the journal is readable and belongs to this file.
+and on ``--resume`` that the journal is readable and belongs to this file. It then counts
+the rows, for a progress bar with a total, a percentage, the rate of rows written (from
+outcomes, never from rows read ahead) and an ETA.
 
-The journal (JSON Lines, ``FILE.journal.jsonl`` by default) holds a header line per run
-(``{"journal": 1, ..., "input": {"path", "size", "head_sha256"}}``: the input file's
-absolute path, its size and the SHA-256 of its first 65,536 bytes; the *first* header is the
-journal's identity), a ``{"line": N, "event": "sent"}`` line written *before* the request
-carrying row N leaves, and one outcome line per row: ``status`` ``ok`` with the record id,
-``failed`` with the error class, category, message and correlation id, or ``unknown`` (the
-same fields and ``"possible_duplicate": true``) when HubSpot answered but the answer could
-not be tied to the row, so the record may or may not exist. A row's last line decides.
+The journal is :class:`hubengage.Journal`'s (``FILE.journal.jsonl`` by default), with rows
+keyed by their line in the file (``"line": N``): a header line per run whose first one holds
+the input file's identity (absolute path, size, SHA-256 of its first 65,536 bytes, and the
+shard), a ``sent`` mark written *before* the request carrying a row leaves, and one outcome
+line per row (``ok`` with the record id, ``failed`` with the error's class, category,
+message and correlation id, ``unknown`` with ``"possible_duplicate": true``). A row's last
+line decides.
 
 On ``--resume`` rows whose outcome is ``ok`` or ``failed`` are skipped, except rows that
 failed because HubSpot rejected the token (401/403: nothing was written), which are sent
@@ -28,6 +29,12 @@ header names other input (a different head, or a smaller file) is refused unless
 ``--force``; a grown file is accepted. A line that is not a JSON object is an error, except
 a last line without its newline: a write cut short by a hard kill, ignored and cut off.
 A 401 or 403 mid-run stops the import as Ctrl-C does; fix the token and ``--resume``.
+The summary counts the whole job (every run of the journal) beside this run's share.
+
+``--failed-out FILE`` writes the rows that failed (in any run of the journal) in the input's
+format with their reasons: a JSON Lines row gets an ``"error"`` field, a CSV row an
+``error`` column. The importer ignores that field and column, so the file imports as it is
+once the rows are fixed.
 """
 
 from __future__ import annotations
@@ -37,7 +44,6 @@ import asyncio
 import codecs
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import os
@@ -45,21 +51,25 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Generator, Iterator, Sequence
-from datetime import UTC, datetime
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._bulk import NewRecord
+import attrs
+
+from ._bulk import NewRecord, Outcome, halts_run
 from ._client import HubSpot
 from ._constants import RATE_LIMIT_STORE_ENV_VAR, TOKEN_ENV_VAR
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    HubEngageError,
-    InvalidInputError,
-    OutcomeUnknownError,
-    ScopeError,
+from ._errors import HubEngageError, InvalidInputError, OutcomeUnknownError
+from ._journal import (
+    Journal,
+    JournalCounts,
+    JournalError,
+    JournalMismatchError,
+    JournalStatus,
+    describe_failure,
+    input_identity,
 )
 from ._limiter import RateLimits
 from ._objecttypes import OBJECT_TYPES, resolve_object_type
@@ -80,17 +90,15 @@ _CSV_ASSOCIATIONS = {
     "associate_deal": "deals",
     "associate_ticket": "tickets",
 }
+#: The field (JSON Lines) and column (CSV) ``--failed-out`` adds with a row's reason; the
+#: importer ignores it, so that a failed-rows file imports as it is once fixed.
+FAILED_OUT_FIELD = "error"
 #: What a CSV header cell must look like: a HubSpot property's internal name.
 _PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 #: Custom object types: a type id (``2-123``) or a fully qualified name (``p123_cars``).
 _CUSTOM_OBJECT = re.compile(r"(2-[0-9]+|p[0-9]*_[A-Za-z][A-Za-z0-9_]*)\Z")
 #: The longest CSV field read (a longer value fails its row at HubSpot, not the reader).
 CSV_FIELD_LIMIT = 1 << 24
-#: How much of the input the journal's identity hashes.
-HEAD_BYTES = 65_536
-#: Errors meaning HubSpot refused the token itself: nothing was written, and every further
-#: request would be refused the same way.
-_TOKEN_ERRORS = (AuthenticationError, ScopeError)
 
 
 class UsageError(Exception):
@@ -241,8 +249,8 @@ def _jsonl_rows(stream: TextIO) -> Iterator[Row]:
                 parsed = tuple(parse_association(a, field=f"associations[{i}]")
                                for i, a in enumerate(assocs))
                 yield Row(line_no, props, parsed)
-            else:
-                yield Row(line_no, raw)
+            else:  # the properties; an "error" field is a failed-rows file's reason
+                yield Row(line_no, {k: v for k, v in raw.items() if k != FAILED_OUT_FIELD})
         except json.JSONDecodeError as exc:
             yield Row(line_no, error=InvalidInputError(f"not JSON: {exc.msg}", field="line"))
         except InvalidInputError as exc:
@@ -271,7 +279,7 @@ def _csv_rows(stream: TextIO, path: Path) -> Iterator[Row]:
         try:
             for column, value in zip(header, record, strict=False):
                 value = value.strip()
-                if not value:
+                if not value or column == FAILED_OUT_FIELD:  # a failed-rows file's reason
                     continue
                 if column in _CSV_ASSOCIATIONS:
                     for part in value.split(";"):
@@ -318,177 +326,136 @@ def check_row(row: Row, object_type: str, id_property: str | None) -> Row:
     return row
 
 
+# -- counting and writing rows back ---------------------------------------------------------------
+
+
+def count_rows(path: Path, fmt: str, encoding: str) -> int | None:
+    """How many rows the file holds (blank lines and the CSV header aside), for the progress
+    bar's total; None when the file cannot be read through (the import then says why)."""
+    with path.open(encoding=encoding, newline="" if fmt == "csv" else None) as stream:
+        try:
+            if fmt == "csv":
+                reader = csv.reader(stream)
+                records = sum(1 for record in reader if record)
+                return max(0, records - 1)  # the header
+            return sum(1 for text in stream if text.strip())
+        except (csv.Error, UnicodeDecodeError):
+            return None
+
+
+def shard_size(rows: int, shard: tuple[int, int]) -> int:
+    """How many of ``rows`` rows the k-th of n shards sends."""
+    k, n = shard
+    return len(range(k - 1, rows, n))
+
+
+def write_failed_rows(path: Path, fmt: str, encoding: str, out: Path,
+                      reason: Callable[[int], str | None]) -> int:
+    """Write every row that ``reason(line)`` says failed to ``out``, in the input's format,
+    with its reason: JSON Lines, the row's object plus an ``"error"`` field; CSV, the row
+    plus an ``error`` column. The importer ignores that field and column, so the file can be
+    fixed and imported as it is. Written to a temporary file first, then renamed. Returns
+    the number of rows written."""
+    partial = out.with_name(out.name + ".partial")
+    newline = "" if fmt == "csv" else None
+    try:
+        with path.open(encoding=encoding, newline=newline) as source, \
+                partial.open("w", encoding=encoding, newline=newline) as sink:
+            written = (_failed_csv_rows(source, sink, reason) if fmt == "csv"
+                       else _failed_jsonl_rows(source, sink, reason))
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _failed_jsonl_rows(source: TextIO, sink: TextIO,
+                       reason: Callable[[int], str | None]) -> int:
+    written = 0
+    for line_no, text in enumerate(source, start=1):
+        why = reason(line_no) if text.strip() else None
+        if why is None:
+            continue
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError:
+            raw = None
+        row = ({**raw, FAILED_OUT_FIELD: why} if isinstance(raw, dict)  # the row as it was
+               else {FAILED_OUT_FIELD: why, "text": text.rstrip("\r\n")})  # not an object
+        sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
+def _failed_csv_rows(source: TextIO, sink: TextIO, reason: Callable[[int], str | None]) -> int:
+    reader = csv.reader(source)
+    writer = csv.writer(sink)
+    header = next((record for record in reader if record), None)
+    if header is None:
+        return 0
+    names = [cell.strip() for cell in header]
+    if FAILED_OUT_FIELD in names:  # a failed-rows file failing again: replace the reasons
+        column = names.index(FAILED_OUT_FIELD)
+        out_header = header
+    else:
+        column = len(header)
+        out_header = [*header, FAILED_OUT_FIELD]
+    writer.writerow(out_header)
+    written = 0
+    for record in reader:
+        why = reason(reader.line_num) if record else None
+        if why is None:
+            continue
+        cells = list(record)
+        if len(cells) <= column:  # short rows padded, so that the reason is in its column
+            cells += [""] * (column - len(cells)) + [why]
+        elif column == len(header):  # more values than the header: the reason goes first
+            cells.insert(column, why)
+        else:
+            cells[column] = why
+        writer.writerow(cells)
+        written += 1
+    return written
+
+
 # -- the journal --------------------------------------------------------------------------------
 
 
-def input_identity(path: Path, head_bytes: int = HEAD_BYTES) -> dict[str, Any]:
-    """What the journal records of its input: absolute path, size, SHA-256 of the head."""
-    with path.open("rb") as stream:
-        head = stream.read(head_bytes)
-        size = os.fstat(stream.fileno()).st_size
-    return {"path": str(path.resolve()), "size": size,
-            "head_sha256": hashlib.sha256(head).hexdigest()}
+class RowJournal(Journal):
+    """The import's journal (:class:`hubengage.Journal`): rows keyed by their line in the
+    file (``"line": N``), the input file's identity (and the shard) in its first header."""
+
+    key = "line"
 
 
-_SENT, _DONE, _UNKNOWN, _REJECTED = range(4)
-
-
-class Journal:
-    """Append-only JSON Lines of what happened to each row; flushed as outcomes land."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        #: Rows whose last outcome is ``ok`` or ``failed``: skipped on resume.
-        self.done: set[int] = set()
-        #: Rows marked sent without an outcome (a hard kill): resent.
-        self.in_flight: set[int] = set()
-        #: Rows whose last outcome is ``unknown``: resent only when asked (or by upsert).
-        self.unknown: set[int] = set()
-        #: Rows that failed because HubSpot rejected the token: nothing written, resent.
-        self.rejected: set[int] = set()
-        #: The first header line (the journal's identity), if any.
-        self.header: dict[str, Any] | None = None
-        self._file: TextIO | None = None
-        self._cut_at: int | None = None  # where a last line cut short by a kill begins
-        self._unterminated = False  # the last line is whole but lost its newline
-
-    def load(self) -> None:
-        """Read a previous run's journal (for ``--resume``). UsageError if it is corrupted."""
-        last: dict[int, int] = {}  # row -> what its last line says (_SENT, _DONE, ...)
-        rejected = {error.__name__ for error in _TOKEN_ERRORS}
-        offset = 0
-        with self.path.open("rb") as stream:
-            for number, raw in enumerate(stream, start=1):
-                line_start, offset = offset, offset + len(raw)
-                complete = raw.endswith(b"\n")
-                if not raw.strip():
-                    continue
-                try:
-                    entry = json.loads(raw)
-                    if not isinstance(entry, dict):
-                        raise ValueError("not a JSON object")
-                except ValueError as exc:  # also JSONDecodeError, UnicodeDecodeError
-                    if not complete:  # the last line, cut short by a hard kill: ignored
-                        self._cut_at = line_start
-                        break
-                    what = (f"not JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError)
-                            else "not JSON: not UTF-8" if isinstance(exc, UnicodeDecodeError)
-                            else str(exc))
-                    raise UsageError(f"journal {self.path} line {number} is corrupted ({what}); "
-                                     "repair or delete that line, or delete the journal to "
-                                     "start over") from None
-                self._unterminated = not complete
-                if self.header is None and "journal" in entry:
-                    self.header = entry
-                line, status = entry.get("line"), entry.get("status")
-                if not isinstance(line, int):
-                    continue
-                if status is None:
-                    if entry.get("event") == "sent":
-                        last[line] = _SENT
-                elif status == "unknown":
-                    last[line] = _UNKNOWN
-                elif status == "failed" and entry.get("error") in rejected:
-                    last[line] = _REJECTED
-                elif status in ("ok", "failed"):
-                    last[line] = _DONE
-        by_state = {_SENT: self.in_flight, _DONE: self.done, _UNKNOWN: self.unknown,
-                    _REJECTED: self.rejected}
-        for line, state in last.items():
-            by_state[state].add(line)
-
-    def check_belongs_to(self, identity: dict[str, Any], path: Path, force: bool) -> str | None:
-        """Refuse (UsageError) to resume with input other than the journal's, unless
-        ``force``; a warning when that cannot be checked, else None."""
-        if self.header is None and not (self.done or self.unknown or self.in_flight
-                                        or self.rejected):
-            return None  # an empty journal: nothing to skip
-        recorded = (self.header or {}).get("input")
-        if recorded is None:
-            return (f"journal {self.path} is from an earlier version that did not record its "
-                    f"input: the input could not be checked; resuming with {path}")
-        if (not isinstance(recorded, dict) or not isinstance(recorded.get("size"), int)
-                or not isinstance(recorded.get("head_sha256"), str)):
-            raise UsageError(f"journal {self.path}: the header's \"input\" record is malformed; "
-                             "delete the journal to start over")
-        size = recorded["size"]
-        if recorded.get("shard") != identity.get("shard"):
-            def shard(value: Any) -> str:
-                return f"shard {value[0]}/{value[1]}" if value else "the whole file"
-            why = (f"it was written for {shard(recorded.get('shard'))}, not "
-                   f"{shard(identity.get('shard'))}")
-        elif identity["size"] < size:
-            why = f"{path} is smaller ({identity['size']} bytes, was {size})"
-        elif input_identity(path, min(size, HEAD_BYTES))["head_sha256"] != recorded[
-                "head_sha256"]:
-            why = f"the first {min(size, HEAD_BYTES)} bytes of {path} differ"
-        else:
-            return None
-        if force:
-            return (f"journal {self.path} belongs to {recorded.get('path')}, but {why}: "
-                    "resuming anyway (--force)")
-        raise UsageError(f"journal {self.path} belongs to {recorded.get('path')} "
-                         f"({size} bytes), but {why}: resuming would skip the wrong rows; give "
-                         "that file, another --journal, or --force to resume anyway")
-
-    def open(self, header: dict[str, Any]) -> None:
-        """Open for appending and write a header line for this run."""
-        if self._cut_at is not None:  # drop the torn line, or the header would join it
-            with self.path.open("r+b") as stream:
-                stream.truncate(self._cut_at)
-        self._file = self.path.open("a", encoding="utf-8")
-        if self._unterminated:
-            self._file.write("\n")
-        self.write(header)
-
-    def write(self, entry: dict[str, Any]) -> None:
-        """Append one entry."""
-        assert self._file is not None
-        self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
-
-    def flush(self) -> None:
-        """Hand buffered lines to the OS (survives a killed process)."""
-        if self._file is not None:
-            self._file.flush()
-
-    def close(self) -> None:
-        """Flush, fsync and close."""
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
-
-
-_CORRELATION_ID = re.compile(r"correlation id ([^\s)]+)")
-
-
-def failure_entry(line: int, error: BaseException, status: str = "failed") -> dict[str, Any]:
-    """The journal entry for a failed row (or, with ``status="unknown"``, an unknown one)."""
-    entry: dict[str, Any] = {"line": line, "status": status, "error": type(error).__name__}
-    if isinstance(error, APIError):
-        entry["category"] = error.category
-        entry["message"] = error.message
-        entry["correlation_id"] = error.correlation_id
-    else:
-        entry["category"] = "INVALID_INPUT" if isinstance(error, InvalidInputError) else None
-        entry["message"] = str(error)
-        correlation_id = getattr(error, "correlation_id", None)
-        if correlation_id is None:
-            found = _CORRELATION_ID.search(str(error))
-            correlation_id = found.group(1) if found else None
-        if correlation_id is not None or isinstance(error, OutcomeUnknownError):
-            entry["correlation_id"] = correlation_id
-    if status == "unknown":
-        entry["possible_duplicate"] = True
-    return entry
+def open_journal(path: Path, identity: dict[str, Any], header: dict[str, Any],
+                 force: bool) -> RowJournal:
+    """The journal, read and checked (a UsageError when it is corrupted or not this file's)."""
+    try:
+        journal = RowJournal(path, identity, force=force, header=header)
+    except JournalMismatchError as exc:
+        recorded = exc.recorded
+        raise UsageError(f"journal {path} belongs to {recorded.get('path')} "
+                         f"({recorded.get('size')} bytes), but {exc.why}: resuming would skip "
+                         "the wrong rows; give that file, another --journal, or --force to "
+                         "resume anyway") from None
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if journal.warning:
+        print(f"warning: {journal.warning.replace('(forced)', '(--force)')}", file=sys.stderr)
+    return journal
 
 
 # -- the import ---------------------------------------------------------------------------------
 
 
+#: How many failures the summary prints (the rest: "N more errors in the journal").
+SHOWN_ERRORS = 5
+
+
 class Counters:
-    """What the progress bar and the summary show."""
+    """This run's counts (the journal has the whole job's)."""
 
     def __init__(self) -> None:
         self.read = 0
@@ -498,6 +465,11 @@ class Counters:
         self.failed = 0
         self.unknown = 0
         self.first_failures: list[str] = []
+
+    @property
+    def done(self) -> int:
+        """Rows with an outcome in this run."""
+        return self.succeeded + self.failed + self.unknown
 
     def failure(self, line: int, error: BaseException, *, note: bool = True) -> None:
         """Count a failed row, keeping the first few messages for the summary."""
@@ -511,13 +483,127 @@ class Counters:
         self._note(f"row {line}: outcome unknown: {error}")
 
     def _note(self, text: str) -> None:
-        if len(self.first_failures) < 5:
+        if len(self.first_failures) < SHOWN_ERRORS:
             self.first_failures.append(text if len(text) < 300 else text[:297] + "...")
 
 
+class RateMeter:
+    """The rate of rows written, for the progress bar and its ETA.
+
+    Counted from outcomes (never from rows read ahead) over the last ``span`` seconds. In
+    the first rate-limit ``interval`` of a run the measure is capped at what the budget
+    (``per`` requests per ``interval``) sustains at the rows per request seen so far:
+    HubSpot's window lets a burst of requests through at once and then none until it rolls
+    over, so the first second of a run would otherwise promise ten times the pace the window
+    allows.
+    """
+
+    def __init__(self, per: int, interval: float, *, span: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per = per
+        self.interval = interval
+        self.span = max(span, interval)
+        self._clock = clock
+        self._started = clock()
+        #: (time, rows done, requests made), the oldest at or before ``now - span``.
+        self._samples: deque[tuple[float, int, int]] = deque([(self._started, 0, 0)])
+
+    def update(self, done: int, requests: int) -> None:
+        """``done`` rows have an outcome in this run so far, in ``requests`` requests."""
+        now = self._clock()
+        self._samples.append((now, done, requests))
+        while len(self._samples) > 2 and self._samples[1][0] <= now - self.span:
+            self._samples.popleft()
+
+    def rate(self) -> float | None:
+        """Rows per second lately; None before the first row."""
+        now = self._clock()
+        first_at, first, first_requests = self._samples[0]
+        _, last, last_requests = self._samples[-1]
+        if last == 0:
+            return None
+        seconds = now - first_at
+        if now - self._started < self.interval:  # the first window: maybe only a burst
+            share = min(1.0, (last_requests - first_requests) / self.per)
+            seconds = max(seconds, self.interval * share)
+        return (last - first) / seconds if seconds > 0 else None
+
+    def eta(self, remaining: int) -> float | None:
+        """Seconds until ``remaining`` more rows are done at the current rate."""
+        if remaining <= 0:
+            return 0.0
+        rate = self.rate()
+        return None if not rate else remaining / rate
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    seconds = int(seconds + 0.5)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ImportProgress:
+    """The progress line: the whole job's rows done out of its total, the percentage, the
+    rate of rows written in this run and the ETA, this run's counts and requests."""
+
+    def __init__(self, console: Any, total: int | None, done_before: int, meter: RateMeter
+                 ) -> None:
+        self.total = total
+        self.done_before = done_before if total is None else min(done_before, total)
+        self.meter = meter
+        self._progress = _rich_progress(console)
+        self._task: Any = None
+
+    def __enter__(self) -> ImportProgress:
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.describe(Counters(), 0, 0), total=self.total,
+                                             completed=self.done_before)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def completed(self, counters: Counters) -> int:
+        """Rows of the job with an outcome: before this run, and in it."""
+        done = self.done_before + counters.done
+        return done if self.total is None else min(done, self.total)
+
+    def describe(self, counters: Counters, requests: int, rate_limited: int) -> str:
+        """The text beside the bar."""
+        done = self.completed(counters)
+        rate = self.meter.rate()
+        parts = []
+        if self.total:
+            parts.append(f"{done:,}/{self.total:,} rows {100 * done / self.total:.0f}%")
+        else:
+            parts.append(f"{done:,} rows")
+        parts.append(f"ok {counters.succeeded:,}  failed {counters.failed:,}")
+        if counters.unknown:
+            parts.append(f"unknown {counters.unknown:,}")
+        parts.append(f"requests {requests:,}  429s {rate_limited:,}")
+        parts.append("-- rows/s" if rate is None else f"{rate:,.0f} rows/s written")
+        if self.total:
+            parts.append(f"ETA {_duration(self.meter.eta(self.total - done))}")
+        return "  ".join(parts)
+
+    def update(self, counters: Counters, requests: int, rate_limited: int) -> None:
+        """A row has its outcome."""
+        self.meter.update(counters.done, requests)
+        self._progress.update(self._task, completed=self.completed(counters),
+                              description=self.describe(counters, requests, rate_limited))
+
+
+def _rich_progress(console: Any) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(BarColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, disable=not console.is_terminal, transient=False)
+
+
 class Job:
-    """What the checks up front settled: the file, its format and encoding, the type and
-    the journal (loaded, on ``--resume``)."""
+    """What the checks up front settled: the file, its format and encoding, the type, the
+    number of rows and the journal (read and checked)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.path = Path(args.file)
@@ -525,13 +611,29 @@ class Job:
                                         else "jsonl")
         self.encoding: str = args.encoding or ("utf-8-sig" if self.fmt == "csv" else "utf-8")
         self.object_type = ""
-        self.identity: dict[str, Any] = {}
         #: ``(k, n)``: this process sends the k-th of every n rows (``--shard K/N``).
         self.shard: tuple[int, int] = args.shard or (1, 1)
         k, n = self.shard
         default = (f"{self.path}.journal.jsonl" if n == 1
                    else f"{self.path}.shard-{k}-of-{n}.journal.jsonl")
-        self.journal = Journal(Path(args.journal) if args.journal else Path(default))
+        self.journal_path = Path(args.journal) if args.journal else Path(default)
+        self.journal: RowJournal | None = None
+        #: The rows this process is to import (its shard's), when the file could be counted.
+        self.total: int | None = None
+        self.failed_out: Path | None = Path(args.failed_out) if args.failed_out else None
+
+
+def _check_failed_out(job: Job) -> None:
+    out = job.failed_out
+    if out is None:
+        return
+    resolved = out.resolve()
+    if resolved in (job.path.resolve(), job.journal_path.resolve()):
+        raise UsageError(f"--failed-out {out} would overwrite the "
+                         f"{'input file' if resolved == job.path.resolve() else 'journal'}; "
+                         "name another file")
+    if not out.parent.is_dir():
+        raise UsageError(f"--failed-out {out}: no such directory {out.parent}")
 
 
 def prepare(args: argparse.Namespace) -> Job:
@@ -543,22 +645,23 @@ def prepare(args: argparse.Namespace) -> Job:
     job.object_type = object_type_name(args.object)
     check_encoding(job.encoding)
     check_input(path, job.fmt, job.encoding)
+    _check_failed_out(job)
     if args.dry_run:
         return job
-    journal = job.journal.path
+    journal = job.journal_path
     if args.sandbox and not args.resume and journal.exists():
         journal.unlink()  # each sandbox starts from an empty emulator: nothing to resume
     if journal.exists() and not args.resume:
         raise UsageError(f"journal {journal} exists: add --resume to continue that import, "
                          "or remove the file to start over")
-    job.identity = input_identity(path)
+    identity = input_identity(path)
     if job.shard != (1, 1):
-        job.identity["shard"] = list(job.shard)
-    if args.resume and journal.exists():
-        job.journal.load()
-        warning = job.journal.check_belongs_to(job.identity, path, args.force)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+        identity["shard"] = list(job.shard)
+    header = {"file": str(path), "object": job.object_type, "resume": bool(args.resume),
+              "id_property": args.id_property, "encoding": job.encoding}
+    job.journal = open_journal(journal, identity, header, args.force)
+    rows = count_rows(path, job.fmt, job.encoding)
+    job.total = None if rows is None else shard_size(rows, job.shard)
     return job
 
 
@@ -569,16 +672,24 @@ async def run_import(args: argparse.Namespace, console: Any, job: Job | None = N
     counters = Counters()
 
     if args.dry_run:
+        invalid: dict[int, str] = {}
         for row in read_rows(job.path, job.fmt, job.encoding):
             counters.read += 1
             if check_row(row, object_type, args.id_property).error is not None:
-                counters.failure(row.line, row.error)  # type: ignore[arg-type]
+                assert row.error is not None
+                counters.failure(row.line, row.error)
+                invalid[row.line] = describe_failure(row.error)
             else:
                 counters.succeeded += 1
         console.print(f"dry run: {counters.succeeded} rows valid, {counters.failed} invalid; "
                       "nothing was sent")
         for text in counters.first_failures:
             console.print(f"  {text}", markup=False, highlight=False)
+        if counters.failed > len(counters.first_failures):
+            console.print(f"  ... and {counters.failed - len(counters.first_failures)} more "
+                          "invalid rows", markup=False, highlight=False)
+        if job.failed_out is not None:
+            _write_failed_out(console, job, invalid.get)
         return EXIT_OK if counters.failed == 0 else EXIT_FAILED
 
     emulator = None
@@ -617,14 +728,32 @@ async def run_import(args: argparse.Namespace, console: Any, job: Job | None = N
             await emulator.stop()
 
 
+def _write_failed_out(console: Any, job: Job, reason: Callable[[int], str | None]) -> None:
+    assert job.failed_out is not None
+    try:
+        written = write_failed_rows(job.path, job.fmt, job.encoding, job.failed_out, reason)
+    except OSError as exc:
+        print(f"error: --failed-out {job.failed_out}: {exc.strerror or exc}", file=sys.stderr)
+        return
+    if written:
+        where = "column" if job.fmt == "csv" else "field"
+        console.print(f"failed rows: {written} written to {job.failed_out} with their reasons "
+                      f"(the {FAILED_OUT_FIELD!r} {where}); fix them and import that file",
+                      markup=False, highlight=False)
+    else:
+        console.print(f"failed rows: none ({job.failed_out} is empty)", markup=False,
+                      highlight=False)
+
+
 def _resume_notes(args: argparse.Namespace, console: Any, journal: Journal) -> None:
-    if journal.in_flight:
+    before = journal.previous
+    if before.in_flight:
         how = ("exactly once (upsert by --id-property)" if args.id_property
                else "at least once: check for duplicates")
-        console.print(f"resume: {len(journal.in_flight)} rows were in flight when the last run "
+        console.print(f"resume: {before.in_flight} rows were in flight when the last run "
                       f"stopped; their fate is unknown, resending them {how}")
-    if journal.unknown:
-        what = (f"resume: {len(journal.unknown)} rows have an unknown outcome (HubSpot "
+    if before.unknown:
+        what = (f"resume: {before.unknown} rows have an unknown outcome (HubSpot "
                 "answered, but the answer could not be tied to them: the records may or may "
                 "not exist)")
         if args.id_property:
@@ -635,26 +764,24 @@ def _resume_notes(args: argparse.Namespace, console: Any, journal: Journal) -> N
             console.print(f"{what}; NOT resending them. Check them in HubSpot (search for "
                           'them; the journal marks them "status": "unknown"), or resend them '
                           "deliberately with --resend-unknown")
-    if journal.rejected:
-        console.print(f"resume: {len(journal.rejected)} rows were refused with the token last "
+    if before.rejected:
+        console.print(f"resume: {before.rejected} rows were refused with the token last "
                       "time (nothing was written); sending them again")
-    if journal.done:
-        console.print(f"resume: {len(journal.done)} rows already have an outcome; skipping them")
+    if before.done:
+        console.print(f"resume: {before.done} rows already have an outcome; skipping them")
 
 
 async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters: Counters,
                      token: str, base_url: str | None) -> int:
     path, journal, object_type = job.path, job.journal, job.object_type
+    assert journal is not None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     lines: dict[int, int] = {}  # bulk index -> file line
     resend_unknown = bool(args.id_property or args.resend_unknown)
-    journal.open({"journal": 1, "file": str(path), "object": object_type,
-                  "started": datetime.now(UTC).isoformat(), "resume": bool(args.resume),
-                  "id_property": args.id_property, "encoding": job.encoding,
-                  "input": job.identity})
+    journal.begin()  # the journal exists from here: a second run without --resume is refused
     _resume_notes(args, console, journal)
     rejected: list[BaseException] = []  # the first 401/403: the token is refused
     unreadable: list[UsageError] = []  # the file changed under the import
@@ -679,66 +806,69 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
             ordinal += 1
             if ordinal % shards != shard - 1:
                 continue  # another shard's row
-            if row.line in journal.done:
-                counters.skipped += 1
-                continue
-            if row.line in journal.unknown and not resend_unknown:
-                counters.skipped_unknown += 1
+            if not journal.should_send(row.line, resend_unknown=resend_unknown):
+                if journal.status(row.line) is JournalStatus.UNKNOWN:
+                    counters.skipped_unknown += 1
+                else:
+                    counters.skipped += 1
                 continue
             counters.read += 1
             if check_row(row, object_type, args.id_property).error is not None:
                 assert row.error is not None
                 counters.failure(row.line, row.error)
-                journal.write(failure_entry(row.line, row.error))
+                journal.record_at(row.line, Outcome(row.line, None, error=row.error))
+                tick()
                 continue
             lines[index] = row.line
             index += 1
             yield NewRecord(row.properties, row.associations)  # type: ignore[arg-type]
 
     def on_sent(index: int) -> None:
-        journal.write({"line": lines[index], "event": "sent"})
-        journal.flush()
+        journal.mark_sent(lines[index])
 
-    def failed(line: int, error: BaseException, record_id: str | None = None) -> None:
-        refused = isinstance(error, _TOKEN_ERRORS)
+    def failed(line: int, outcome: Outcome[Any]) -> None:
+        error = outcome.error
+        assert error is not None
+        refused = halts_run(error)
         if refused and not rejected:
             rejected.append(error)
             stop.set()  # as Ctrl-C: read no more, withdraw the unsent, finish the in-flight
         counters.failure(line, error, note=not refused)
-        entry = failure_entry(line, error)
-        if record_id is not None:
-            entry["id"] = record_id
-        journal.write(entry)
+        journal.record_at(line, outcome)
 
-    def succeeded(line: int, record: Any) -> None:
+    def succeeded(line: int, outcome: Outcome[Any]) -> None:
         counters.succeeded += 1
-        entry = {"line": line, "status": "ok", "id": record.id}
-        if record.possible_duplicate:
-            entry["possible_duplicate"] = True
-        journal.write(entry)
+        journal.record_at(line, outcome)
 
     associating: set[asyncio.Task[None]] = set()
 
-    async def associate(line: int, record: Any, associations: Sequence[Association]) -> None:
+    async def associate(line: int, outcome: Outcome[Any]) -> None:
         # Batch upsert takes no associations: each is a call of its own, coalesced by the
         # batcher into v4 association batches (idempotent, so a resumed row may repeat them).
-        outcomes = await asyncio.gather(
+        record, associations = outcome.record, outcome.input.associations
+        assert record is not None
+        results = await asyncio.gather(
             *(resource.associate(record.id, str(a.to_type), a.to_id, type_id=a.type_id,
                                  category=a.category, label=a.label)
               for a in associations),  # check_row: rows with --id-property name to_type
             return_exceptions=True)
-        error = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        error = next((o for o in results if isinstance(o, BaseException)), None)
         if isinstance(error, HubEngageError):  # written, not (wholly) associated
-            failed(line, error, record_id=record.id)
+            failed(line, attrs.evolve(outcome, error=error))
         elif error is not None:
             raise error
         else:
-            succeeded(line, record)
-        journal.flush()
+            succeeded(line, outcome)
+        tick()
 
-    progress = _progress(console)
-    started = time.monotonic()
+    def tick() -> None:
+        progress.update(counters, hs.stats.total_requests, hs.stats.total_rate_limited)
+
+    resumed = journal.previous
+    done_before = resumed.done + (0 if resend_unknown else resumed.unknown)
     per, interval = args.rate
+    progress = ImportProgress(console, job.total, done_before, RateMeter(per, interval))
+    started = time.monotonic()
     limits = RateLimits(requests_per_interval=per, interval_seconds=interval)
     try:
         async with HubSpot(token, base_url=base_url, rate_limits=limits,
@@ -750,7 +880,6 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
             else:
                 outcomes = resource.create_many(inputs(), on_sent=on_sent, stop=stop)
             with progress:
-                task = progress.add_task("importing", total=None)
                 async for outcome in outcomes:
                     line = lines.pop(outcome.index)
                     if outcome.withdrawn:
@@ -758,28 +887,30 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
                     if outcome.ok and outcome.record is not None:
                         if args.id_property and outcome.input.associations:
                             # Concurrently, so that rows' associations share v4 batches.
-                            task_ = asyncio.get_running_loop().create_task(associate(
-                                line, outcome.record, outcome.input.associations))
+                            task_ = asyncio.get_running_loop().create_task(
+                                associate(line, outcome))
                             associating.add(task_)
                             task_.add_done_callback(associating.discard)
                             continue
-                        succeeded(line, outcome.record)
+                        succeeded(line, outcome)
                     elif isinstance(outcome.error, OutcomeUnknownError):
                         counters.unknown_outcome(line, outcome.error)
-                        journal.write(failure_entry(line, outcome.error, "unknown"))
+                        journal.record_at(line, outcome)
+                    elif outcome.error is not None:
+                        failed(line, outcome)
                     else:
-                        failed(line, outcome.error or HubEngageError("no record returned"))
-                    journal.flush()
-                    progress.update(task, completed=counters.succeeded + counters.failed
-                                    + counters.unknown,
-                                    description=_describe(counters, hs, started))
+                        failed(line, attrs.evolve(
+                            outcome, error=HubEngageError("no record returned")))
+                    tick()
                 while associating:
                     await asyncio.wait(list(associating))
             stats = hs.stats
     finally:
         journal.close()
     interrupted = stop.is_set() and not rejected and not unreadable
-    _summary(console, counters, stats, time.monotonic() - started, interrupted, journal)
+    _summary(console, counters, stats, time.monotonic() - started, interrupted, job)
+    if job.failed_out is not None:
+        _write_failed_out(console, job, _failed_reason(journal))
     if unreadable:
         print(f"error: {unreadable[0]}: the import stopped there; fix the file, then run the "
               "same command with --resume --force", file=sys.stderr)
@@ -793,49 +924,63 @@ async def _send_rows(args: argparse.Namespace, console: Any, job: Job, counters:
     return EXIT_OK if counters.failed == 0 and counters.unknown == 0 else EXIT_FAILED
 
 
-def _describe(counters: Counters, hs: HubSpot, started: float) -> str:
-    elapsed = max(time.monotonic() - started, 1e-9)
-    done = counters.succeeded + counters.failed + counters.unknown
-    unknown = f"unknown {counters.unknown}  " if counters.unknown else ""
-    return (f"read {counters.read}  ok {counters.succeeded}  failed {counters.failed}  "
-            f"{unknown}requests {hs.stats.total_requests}  "
-            f"429s {hs.stats.total_rate_limited}  {done / elapsed:,.0f} rows/s")
-
-
-def _progress(console: Any) -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                    console=console, disable=not console.is_terminal, transient=False)
+def _failed_reason(journal: Journal) -> Callable[[int], str | None]:
+    def reason(line: int) -> str | None:
+        return journal.reason(line) if journal.status(line) is JournalStatus.FAILED else None
+    return reason
 
 
 def _summary(console: Any, counters: Counters, stats: Any, elapsed: float, interrupted: bool,
-             journal: Journal) -> None:
+             job: Job) -> None:
+    """The whole job's counts (the journal's, over every run) and this run's."""
     from rich.table import Table
 
+    journal = job.journal
+    assert journal is not None
+    job_counts = journal.counts()
+    resumed = journal.previous != JournalCounts()
+
+    def this_run(total: int, session: int) -> str:
+        return f"{total:,} ({session:,} in this run)" if resumed else f"{total:,}"
+
     table = Table(title="hubengage import", show_header=False)
-    table.add_row("rows read", f"{counters.read}")
+    if job.total is not None:
+        table.add_row("rows in the file" if job.shard == (1, 1)
+                      else f"rows of shard {job.shard[0]}/{job.shard[1]}", f"{job.total:,}")
+    table.add_row("rows read (this run)" if resumed else "rows read", f"{counters.read:,}")
     if counters.skipped:
-        table.add_row("skipped (done before)", f"{counters.skipped}")
+        table.add_row("skipped (done before)", f"{counters.skipped:,}")
     if counters.skipped_unknown:
         table.add_row("skipped (unknown outcome before)",
-                      f"{counters.skipped_unknown} (check them; --resend-unknown resends them)")
-    table.add_row("succeeded", f"{counters.succeeded}")
-    table.add_row("failed", f"{counters.failed}")
-    if counters.unknown:
-        table.add_row("unknown outcome", f"{counters.unknown} (journal: \"status\": "
-                      '"unknown"; the records may or may not exist: check before resending)')
-    table.add_row("requests", f"{stats.total_requests}")
-    table.add_row("429s", f"{stats.total_rate_limited}")
-    table.add_row("retries", f"{stats.retries}")
+                      f"{counters.skipped_unknown:,} (check them; --resend-unknown resends "
+                      "them)")
+    table.add_row("succeeded", this_run(job_counts.succeeded, counters.succeeded))
+    table.add_row("failed", this_run(job_counts.failed + job_counts.rejected, counters.failed))
+    if job_counts.unknown:
+        table.add_row("unknown outcome", f"{this_run(job_counts.unknown, counters.unknown)} "
+                      '(journal: "status": "unknown"; the records may or may not exist: check '
+                      "before resending)")
+    if job_counts.in_flight:
+        table.add_row("in flight (fate unknown)", f"{job_counts.in_flight:,} (resent by "
+                      "--resume)")
+    suffix = " (this run)" if resumed else ""
+    table.add_row(f"requests{suffix}", f"{stats.total_requests:,}")
+    table.add_row(f"429s{suffix}", f"{stats.total_rate_limited:,}")
+    table.add_row(f"retries{suffix}", f"{stats.retries:,}")
     if stats.possible_duplicates:
         table.add_row("possible duplicates", f"{stats.possible_duplicates} (journal: "
                       '"possible_duplicate": true; see the README on duplicates)')
-    table.add_row("seconds", f"{elapsed:.1f}")
+    table.add_row(f"seconds{suffix}", f"{elapsed:.1f}")
     table.add_row("journal", str(journal.path))
     console.print(table)
     for text in counters.first_failures:
         console.print(f"error: {text}", markup=False, highlight=False)
+    more = job_counts.failed + job_counts.unknown - len(counters.first_failures)
+    if more > 0:
+        hint = ("" if job.failed_out is not None
+                else "; --failed-out FILE writes every failed row with its reason")
+        console.print(f"... and {more:,} more errors in the journal ({journal.path}){hint}",
+                      markup=False, highlight=False)
     if interrupted:
         console.print("interrupted: in-flight batches were finished and journaled; "
                       "run the same command with --resume to continue")
@@ -857,11 +1002,20 @@ def _shard(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``hubengage`` parser."""
+    from . import __version__
     from .emulator._cli import add_emulator_arguments, rate_argument
 
-    parser = argparse.ArgumentParser(prog="hubengage", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    imp = sub.add_parser("import", help="create (or upsert) records from a JSONL or CSV file")
+    parser = argparse.ArgumentParser(
+        prog="hubengage",
+        description="Import records into HubSpot from JSON Lines or CSV files, resumably, "
+                    "or run the built-in HubSpot emulator.")
+    parser.add_argument("--version", action="version", version=f"hubengage {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    imp = sub.add_parser(
+        "import", help="create (or upsert) records from a JSON Lines or CSV file",
+        description="Create (or upsert) a record per row of a JSON Lines or CSV file, with a "
+                    "journal (FILE.journal.jsonl) that makes the import resumable: after "
+                    "Ctrl-C or a crash, run the same command with --resume.")
     imp.add_argument("file", help="input file: JSON Lines or CSV (with a header row)")
     imp.add_argument("--object", required=True,
                      help="object type: emails, notes, 0-49, or a custom 2-123 / p123_cars")
@@ -871,7 +1025,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "reads plain UTF-8; utf-8 for JSONL), e.g. cp1252, latin-1, utf-16")
     imp.add_argument("--sandbox", action="store_true",
                      help="import into the built-in emulator (nothing leaves the machine)")
-    imp.add_argument("--journal", help="journal path (default FILE.journal.jsonl)")
+    imp.add_argument("--journal", metavar="PATH", help="journal path (default FILE.journal.jsonl)")
     imp.add_argument("--resume", action="store_true",
                      help="continue an interrupted import: send only rows without an outcome")
     imp.add_argument("--force", action="store_true",
@@ -880,11 +1034,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --resume: resend rows whose outcome is unknown (they may "
                           "exist already; automatic with --id-property)")
     imp.add_argument("--dry-run", action="store_true", help="validate every row; send nothing")
+    imp.add_argument("--failed-out", metavar="FILE",
+                     help="write the rows that failed (in this or an earlier run of the "
+                          "journal) to FILE in the input's format, each with its reason in "
+                          f"an {FAILED_OUT_FIELD!r} field (JSON Lines) or column (CSV), which "
+                          "the import ignores: fix the rows and import FILE")
     imp.add_argument("--id-property", metavar="NAME",
                      help="upsert by this unique property (exactly-once on resume)")
     imp.add_argument("--token-env", default=TOKEN_ENV_VAR, metavar="NAME",
                      help=f"environment variable holding the token (default {TOKEN_ENV_VAR})")
-    imp.add_argument("--base-url", help="API base URL (default https://api.hubapi.com)")
+    imp.add_argument("--base-url", metavar="URL",
+                     help="API base URL (default https://api.hubapi.com)")
     imp.add_argument("--rate", type=rate_argument, default=(100, 10.0), metavar="N/INTERVAL",
                      help="the burst window to assume until HubSpot's headers say (default "
                           "100/10s; the headers then set it, up or down)")
@@ -895,7 +1055,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--shard", type=_shard, metavar="K/N",
                      help="send only the K-th of every N rows (N processes split one file; "
                           "each keeps its own journal, FILE.shard-K-of-N.journal.jsonl)")
-    emu = sub.add_parser("emulator", help="run the built-in HubSpot emulator")
+    emu = sub.add_parser("emulator", help="run the built-in HubSpot emulator",
+                         description="Run the built-in HubSpot emulator (a local HubSpot for "
+                                     "tests and trials).")
     add_emulator_arguments(emu)
     return parser
 

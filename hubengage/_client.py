@@ -8,14 +8,19 @@ lifecycle: OPEN → CLOSING (no new calls; what is queued is sent) → CLOSED (e
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import enum
 import hashlib
 import os
 from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Never
+
+import attrs
 
 from ._account import OwnersResource, PropertiesResource
+from ._auth import AccessToken, AuthTransport, token_source
 from ._batching import Batcher
 from ._budget import BudgetStore
 from ._clock import Clock, LoopClock
@@ -29,17 +34,35 @@ from ._constants import (
     TOKEN_ENV_VAR,
 )
 from ._errors import ClientClosedError, EventLoopError, InvalidInputError
-from ._execution import DirectExecutor, Executor
+from ._execution import DirectExecutor, Executor, OnSent
+from ._hooks import EventHooks, HookRunner, Tracer
 from ._labels import LabelCatalog
 from ._limiter import Bucket, RateLimiter, RateLimits
 from ._objecttypes import resolve_object_type
-from ._pipeline import RequestPipeline
+from ._pipeline import RequestOptions, RequestPipeline
 from ._resources import ObjectResource, RecordResource
 from ._retry import RetryConfig, RetryPolicy
 from ._stats import ClientStats
 from ._transport import AiohttpTransport, Request, Response, Transport
+from .models import Call as CallModel
+from .models import (
+    Communication,
+    Email,
+    Meeting,
+    Note,
+    PostalMail,
+    PropertyModel,
+    Task,
+)
 
-__all__ = ["ClientState", "HubSpot"]
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
+    from ._calls import Call
+    from .models import CrmObject
+
+__all__ = ["ClientState", "HubSpot", "HubSpotView"]
 
 
 class ClientState(enum.Enum):
@@ -50,7 +73,163 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
 
 
-class HubSpot:
+class _Resources(abc.ABC):
+    """The resources API, shared by a client and its views (``hs.with_options(...)``).
+
+    Each resource is built on ``self`` as its :class:`~hubengage._core.ClientCore`: a
+    client's resources send under the client's options, a view's under the view's.
+    """
+
+    @property
+    @abc.abstractmethod
+    def executor(self) -> Executor:
+        """What carries out single-record calls."""
+
+    @property
+    @abc.abstractmethod
+    def labels(self) -> LabelCatalog:
+        """Association labels by name, cached per pair of object types."""
+
+    @abc.abstractmethod
+    def check_open(self) -> None:
+        """Raise ``ClientClosedError`` when the client no longer accepts calls."""
+
+    @abc.abstractmethod
+    async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
+        """Send one raw request through the pipeline (limiter, transport, retry policy)."""
+
+    @property
+    @abc.abstractmethod
+    def options(self) -> RequestOptions:
+        """The per-call options in force (a client's: none set)."""
+
+    @abc.abstractmethod
+    def _owner(self) -> HubSpot:
+        """The client whose pipeline, budget and batcher carry the calls."""
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryConfig | None = None,
+        max_attempts: int | None = None,
+    ) -> HubSpotView:
+        """A view of this client whose calls are sent under other options::
+
+            patient = hs.with_options(timeout=60, retry=RetryConfig(max_attempts=8))
+            await patient.emails.create(Email(...))
+
+            await hs.with_options(max_attempts=1).contacts.get(601)   # fail fast
+
+        ``timeout`` bounds each HTTP attempt in seconds (shorter or longer than the
+        client's); ``retry`` replaces the retry configuration; ``max_attempts`` sets just
+        that field (of ``retry``, or of the configuration in force). Options not given are
+        kept: a view of a view adds to its options.
+
+        The view has the same resources (``view.emails.create(...)``, ``view.objects(...)``,
+        ``view.send(...)``) and shares everything else with the client: its pipeline, rate
+        budget, batcher, connection pool, hooks and stats; it has no ``aclose`` (closing
+        belongs to the client, and ends the view's calls with the client's). Views are
+        cheap, but each distinct set of options has batch queues of its own for the
+        client's life: keep a few fixed views (``quick = hs.with_options(...)``) rather
+        than computing a timeout per call.
+
+        **Batching.** Per-call options are part of the batch queue key: calls made under
+        different options never share a batch request, so every batch is sent under the
+        options of every call in it (the timeout bounds each attempt of the batch, the
+        retry configuration its retries and its waits for the budget). Calls under equal
+        options, from the client or from any of its views, are batched together as before.
+        """
+        options = self.options
+        if retry is None:
+            retry = options.retry
+        if max_attempts is not None:
+            base = retry or self._owner()._retry_config
+            retry = attrs.evolve(base, max_attempts=max_attempts)
+        new = RequestOptions(timeout=options.timeout if timeout is None else timeout,
+                             retry=retry)
+        return HubSpotView(self._owner(), new)
+
+    # -- resources ------------------------------------------------------------------------
+
+    def properties(self, object_type: str) -> PropertiesResource:
+        """The property definitions of an object type, by name or type id: list, get,
+        create (``hs.properties("emails").create(...)``)."""
+        return PropertiesResource(self, object_type)
+
+    @cached_property
+    def owners(self) -> OwnersResource:
+        """The account's owners: who ``hubspot_owner_id`` can name."""
+        return OwnersResource(self)
+
+    def objects(self, object_type: str) -> ObjectResource[PropertyModel]:
+        """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""
+        if not isinstance(object_type, str) or not object_type.strip():
+            raise InvalidInputError(
+                f"must be an object type name or id, not {object_type!r}", field="object_type"
+            )
+        known = resolve_object_type(object_type)
+        if known is not None and known.name in ("contacts", "companies", "deals", "tickets"):
+            return RecordResource[PropertyModel](self, object_type)
+        return ObjectResource[PropertyModel](self, object_type)
+
+    @cached_property
+    def emails(self) -> ObjectResource[Email]:
+        """Email engagements (``0-49``)."""
+        return ObjectResource[Email](self, "emails")
+
+    @cached_property
+    def postal_mail(self) -> ObjectResource[PostalMail]:
+        """Postal mail engagements (``0-116``)."""
+        return ObjectResource[PostalMail](self, "postal_mail")
+
+    @cached_property
+    def communications(self) -> ObjectResource[Communication]:
+        """Communications: WhatsApp, LinkedIn and SMS messages (``0-18``)."""
+        return ObjectResource[Communication](self, "communications")
+
+    @cached_property
+    def calls(self) -> ObjectResource[CallModel]:
+        """Call engagements (``0-48``)."""
+        return ObjectResource[CallModel](self, "calls")
+
+    @cached_property
+    def meetings(self) -> ObjectResource[Meeting]:
+        """Meeting engagements (``0-47``)."""
+        return ObjectResource[Meeting](self, "meetings")
+
+    @cached_property
+    def notes(self) -> ObjectResource[Note]:
+        """Note engagements (``0-46``)."""
+        return ObjectResource[Note](self, "notes")
+
+    @cached_property
+    def tasks(self) -> ObjectResource[Task]:
+        """Task engagements (``0-27``)."""
+        return ObjectResource[Task](self, "tasks")
+
+    @cached_property
+    def contacts(self) -> RecordResource[Never]:
+        """Contacts (``0-1``)."""
+        return RecordResource[Never](self, "contacts")
+
+    @cached_property
+    def companies(self) -> RecordResource[Never]:
+        """Companies (``0-2``)."""
+        return RecordResource[Never](self, "companies")
+
+    @cached_property
+    def deals(self) -> RecordResource[Never]:
+        """Deals (``0-3``)."""
+        return RecordResource[Never](self, "deals")
+
+    @cached_property
+    def tickets(self) -> RecordResource[Never]:
+        """Tickets (``0-5``)."""
+        return RecordResource[Never](self, "tickets")
+
+
+class HubSpot(_Resources):
     """An asyncio client for HubSpot's CRM object APIs.
 
     ::
@@ -58,8 +237,17 @@ class HubSpot:
         async with HubSpot(access_token=token) as hs:
             rec = await hs.emails.create(Email(...), associations=[Association.contact(601)])
 
-    ``access_token`` defaults to the ``HUBSPOT_ACCESS_TOKEN`` environment variable and
-    ``base_url`` to ``HUBSPOT_BASE_URL``, else ``https://api.hubapi.com``.
+    ``access_token`` is a private app's token (a string), a callable or async callable
+    returning the current token (called before every request, so a web app can rotate
+    tokens under one client), or :class:`~hubengage.OAuth` for a public app's expiring
+    tokens, refreshed before they expire and once more when HubSpot answers a request with
+    an expired-token 401 (that request is then sent again: nothing is lost or sent twice). A
+    callable is called again after such a 401 and the request resent once if its answer
+    changed. It defaults to the ``HUBSPOT_ACCESS_TOKEN`` environment variable, and
+    ``base_url`` to ``HUBSPOT_BASE_URL``, else ``https://api.hubapi.com``. One client per
+    HubSpot account: each has its own rate budget (HubSpot's limits are per app and
+    account). A custom ``transport`` receives each request with its token in
+    ``request.token``.
     ``rate_limits`` and ``retry`` tune the limiter and the retry policy; ``timeout`` bounds
     each HTTP request in seconds. ``batching=False`` sends every write and read on the
     single-record endpoints. ``max_in_flight`` caps concurrent batch requests and
@@ -70,14 +258,23 @@ class HubSpot:
     ``rate_limit_store="redis://host:6379/0"`` (or the ``HUBENGAGE_RATE_LIMIT_STORE``
     environment variable) keeps the rate budget in Redis, shared by every process and
     machine on the token (``pip install 'hubengage[redis]'``); its keys are named after
-    ``rate_limit_key``, by default a hash of the token. If Redis cannot be reached, calls
+    ``rate_limit_key``, by default a hash of the token (of the app and refresh token for
+    ``OAuth``; a callable needs ``rate_limit_key``). If Redis cannot be reached, calls
     fail with ``BudgetStoreError`` (nothing sent), or with ``rate_limit_fallback=True`` the
     client warns and keeps a budget of its own.
+
+    ``event_hooks={"request": [...], "response": [...], "retry": [...]}`` calls functions of
+    yours (sync or async) for every HTTP attempt (see :class:`~hubengage.RetryEvent`; a hook
+    that raises is logged and ignored). ``tracer_provider=`` / ``meter_provider=`` (or
+    ``instrument=True`` for OpenTelemetry's global providers) trace every HTTP request as a
+    span and count requests, 429s and retries (``pip install 'hubengage[otel]'``).
+    ``hs.with_options(timeout=..., retry=...)`` gives a view whose calls are sent under
+    other options, on this client's budget, batcher and connections.
     """
 
     def __init__(
         self,
-        access_token: str | None = None,
+        access_token: AccessToken | None = None,
         *,
         base_url: str | None = None,
         rate_limits: RateLimits | None = None,
@@ -91,25 +288,36 @@ class HubSpot:
         rate_limit_store: str | None = None,
         rate_limit_key: str | None = None,
         rate_limit_fallback: bool = False,
+        event_hooks: EventHooks | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        instrument: bool = False,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
         token = access_token if access_token is not None else os.environ.get(TOKEN_ENV_VAR)
+        source = token_source(token) if token is not None and token != "" else None
         if transport is None:
-            if not token:
+            if source is None:
                 raise InvalidInputError(
                     f"no access token: pass access_token=... or set {TOKEN_ENV_VAR}",
                     field="access_token",
                 )
-            transport = AiohttpTransport(base_url=base_url, access_token=token, timeout=timeout)
+            transport = AiohttpTransport(base_url=base_url, timeout=timeout)
+        if source is not None:
+            # Below the pipeline: stamps each request with the current token and completes
+            # an expired-token 401 (refresh, send again once) as one send (see ``_auth``).
+            transport = AuthTransport(transport, source)
         self._clock: Clock = clock or LoopClock()
         #: Counters of requests, 429s, retries, batches and item outcomes.
         self.stats = ClientStats()
         self._transport = transport
         retry = retry or RetryConfig()
+        self._retry_config = retry
         store = _budget_store(
             rate_limit_store or os.environ.get(RATE_LIMIT_STORE_ENV_VAR), rate_limit_key,
-            token, self._clock, fallback=rate_limit_fallback,
+            source.budget_identity if source is not None else None, self._clock,
+            fallback=rate_limit_fallback,
         )
         self._limiter = RateLimiter(rate_limits or RateLimits(), clock=self._clock,
                                     max_pause=retry.max_retry_after, store=store)
@@ -119,6 +327,8 @@ class HubSpot:
             retry=RetryPolicy(retry),
             clock=self._clock,
             stats=self.stats,
+            hooks=HookRunner(event_hooks),
+            tracer=_tracer(base_url, tracer_provider, meter_provider, instrument=instrument),
         )
         direct = DirectExecutor(self._pipeline)
         self._batcher: Batcher | None = (
@@ -135,6 +345,14 @@ class HubSpot:
 
     def __repr__(self) -> str:
         return f"HubSpot(base_url={self._base_url!r}, state={self._state.value})"
+
+    @property
+    def options(self) -> RequestOptions:
+        """The client's own calls set no per-call options (see :meth:`with_options`)."""
+        return _NO_OPTIONS
+
+    def _owner(self) -> HubSpot:
+        return self
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -228,83 +446,108 @@ class HubSpot:
     ) -> None:
         await self.aclose()
 
-    # -- resources ------------------------------------------------------------------------
+_NO_OPTIONS = RequestOptions()
 
-    def properties(self, object_type: str) -> PropertiesResource:
-        """The property definitions of an object type, by name or type id: list, get,
-        create (``hs.properties("emails").create(...)``)."""
-        return PropertiesResource(self, object_type)
 
-    @cached_property
-    def owners(self) -> OwnersResource:
-        """The account's owners: who ``hubspot_owner_id`` can name."""
-        return OwnersResource(self)
+class HubSpotView(_Resources):
+    """A view of a :class:`HubSpot` client with per-call options (``hs.with_options(...)``).
 
-    def objects(self, object_type: str) -> ObjectResource:
-        """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""
-        if not isinstance(object_type, str) or not object_type.strip():
-            raise InvalidInputError(
-                f"must be an object type name or id, not {object_type!r}", field="object_type"
-            )
-        known = resolve_object_type(object_type)
-        if known is not None and known.name in ("contacts", "companies", "deals", "tickets"):
-            return RecordResource(self, object_type)
-        return ObjectResource(self, object_type)
+    The same resources as the client, sent under :attr:`options` through the client's
+    pipeline, rate budget, batcher and connections. A view has no lifecycle of its own: it
+    works while its client is open and raises ``ClientClosedError`` after, like the client.
+    """
 
-    @cached_property
-    def emails(self) -> ObjectResource:
-        """Email engagements (``0-49``)."""
-        return ObjectResource(self, "emails")
+    def __init__(self, client: HubSpot, options: RequestOptions) -> None:
+        self._client = client
+        self._options = options
+        self._executor = _OptionsExecutor(client.executor, options)
 
-    @cached_property
-    def postal_mail(self) -> ObjectResource:
-        """Postal mail engagements (``0-116``)."""
-        return ObjectResource(self, "postal_mail")
+    def __repr__(self) -> str:
+        return f"HubSpotView({self._client!r}, {self._options!r})"
 
-    @cached_property
-    def communications(self) -> ObjectResource:
-        """Communications: WhatsApp, LinkedIn and SMS messages (``0-18``)."""
-        return ObjectResource(self, "communications")
+    @property
+    def client(self) -> HubSpot:
+        """The client this is a view of (it owns the lifecycle: ``aclose``)."""
+        return self._client
 
-    @cached_property
-    def calls(self) -> ObjectResource:
-        """Call engagements (``0-48``)."""
-        return ObjectResource(self, "calls")
+    @property
+    def options(self) -> RequestOptions:
+        """The per-call options this view's calls are sent under."""
+        return self._options
 
-    @cached_property
-    def meetings(self) -> ObjectResource:
-        """Meeting engagements (``0-47``)."""
-        return ObjectResource(self, "meetings")
+    def _owner(self) -> HubSpot:
+        return self._client
 
-    @cached_property
-    def notes(self) -> ObjectResource:
-        """Note engagements (``0-46``)."""
-        return ObjectResource(self, "notes")
+    @property
+    def executor(self) -> Executor:
+        """The client's executor, with this view's options on every call it is given."""
+        return self._executor
 
-    @cached_property
-    def tasks(self) -> ObjectResource:
-        """Task engagements (``0-27``)."""
-        return ObjectResource(self, "tasks")
+    @property
+    def labels(self) -> LabelCatalog:
+        """The client's association labels (one cache for the client and its views)."""
+        return self._client.labels
 
-    @cached_property
-    def contacts(self) -> RecordResource:
-        """Contacts (``0-1``)."""
-        return RecordResource(self, "contacts")
+    def check_open(self) -> None:
+        """As the client's :meth:`HubSpot.check_open`."""
+        self._client.check_open()
 
-    @cached_property
-    def companies(self) -> RecordResource:
-        """Companies (``0-2``)."""
-        return RecordResource(self, "companies")
+    async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
+        """Send one raw request through the client's pipeline, under this view's options."""
+        self._client.check_open()
+        return await self._client._pipeline.send(request, bucket=bucket, options=self._options)
 
-    @cached_property
-    def deals(self) -> RecordResource:
-        """Deals (``0-3``)."""
-        return RecordResource(self, "deals")
+    async def flush(self) -> None:
+        """Wait until every call queued so far on the client has completed."""
+        await self._client.flush()
 
-    @cached_property
-    def tickets(self) -> RecordResource:
-        """Tickets (``0-5``)."""
-        return RecordResource(self, "tickets")
+
+class _OptionsExecutor:
+    """An executor that hands every call on with a view's options (calls are values: each
+    is copied with its options set). Closing is the client's: :meth:`aclose` only waits."""
+
+    __slots__ = ("_inner", "_options")
+
+    def __init__(self, inner: Executor, options: RequestOptions) -> None:
+        self._inner = inner
+        self._options = options
+
+    @property
+    def pending(self) -> int:
+        """The client's executor's pending calls (a view has none of its own)."""
+        return self._inner.pending
+
+    async def run(self, call: Call) -> CrmObject | None:
+        """Carry out ``call`` under the view's options."""
+        return await self._inner.run(call.with_options(self._options))
+
+    async def submit(self, call: Call, on_sent: OnSent | None = None) -> asyncio.Future[Any]:
+        """Accept ``call`` under the view's options."""
+        return await self._inner.submit(call.with_options(self._options), on_sent)
+
+    async def flush(self) -> None:
+        """Wait for every call accepted so far (the client's)."""
+        await self._inner.flush()
+
+    async def aclose(self) -> None:
+        """Closing belongs to the client: this only waits as :meth:`flush` does."""
+        await self._inner.flush()
+
+
+def _tracer(
+    base_url: str,
+    tracer_provider: TracerProvider | None,
+    meter_provider: MeterProvider | None,
+    *,
+    instrument: bool,
+) -> Tracer | None:
+    """The OpenTelemetry integration, when asked for (imports OpenTelemetry only then)."""
+    if not instrument and tracer_provider is None and meter_provider is None:
+        return None
+    from ._otel import OtelTracer
+
+    return OtelTracer(base_url=base_url, tracer_provider=tracer_provider,
+                      meter_provider=meter_provider)
 
 
 def _budget_store(

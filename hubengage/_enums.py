@@ -8,17 +8,27 @@ emulator and the models cannot disagree. This module imports nothing from hubeng
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
 __all__ = [
     "CallDirection",
+    "CallDirectionValue",
     "CallStatus",
+    "CallStatusValue",
     "CommunicationChannel",
+    "CommunicationChannelValue",
     "EmailDirection",
+    "EmailDirectionValue",
     "EmailStatus",
+    "EmailStatusValue",
     "MeetingOutcome",
+    "MeetingOutcomeValue",
     "TaskPriority",
+    "TaskPriorityValue",
     "TaskStatus",
+    "TaskStatusValue",
     "TaskType",
+    "TaskTypeValue",
     "enum_values",
 ]
 
@@ -113,3 +123,38 @@ class TaskType(enum.StrEnum):
     EMAIL = "EMAIL"
     CALL = "CALL"
     TODO = "TODO"
+
+
+# -- the same values as literal types, for type checkers ----------------------------------------
+# A model field accepts a member or its value: ``Email(direction="EMAIL")`` type-checks.
+# ``tests/test_models.py`` checks that each literal lists exactly its enum's values.
+
+#: The values of :class:`EmailDirection`.
+EmailDirectionValue = Literal["EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"]
+#: The values of :class:`EmailStatus`.
+EmailStatusValue = Literal["BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"]
+#: The values of :class:`CommunicationChannel`.
+CommunicationChannelValue = Literal["WHATS_APP", "LINKEDIN_MESSAGE", "SMS"]
+#: The values of :class:`CallDirection`.
+CallDirectionValue = Literal["INBOUND", "OUTBOUND"]
+#: The values of :class:`CallStatus`.
+CallStatusValue = Literal[
+    "BUSY",
+    "CALLING_CRM_USER",
+    "CANCELED",
+    "COMPLETED",
+    "CONNECTING",
+    "FAILED",
+    "IN_PROGRESS",
+    "NO_ANSWER",
+    "QUEUED",
+    "RINGING",
+]
+#: The values of :class:`MeetingOutcome`.
+MeetingOutcomeValue = Literal["SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"]
+#: The values of :class:`TaskStatus`.
+TaskStatusValue = Literal["COMPLETED", "NOT_STARTED", "IN_PROGRESS", "DEFERRED", "WAITING"]
+#: The values of :class:`TaskPriority`.
+TaskPriorityValue = Literal["LOW", "MEDIUM", "HIGH"]
+#: The values of :class:`TaskType`.
+TaskTypeValue = Literal["EMAIL", "CALL", "TODO"]

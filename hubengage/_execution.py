@@ -70,10 +70,23 @@ class DirectExecutor:
         """Submitted calls not yet finished (calls awaited through :meth:`run` excluded)."""
         return len(self._tasks)
 
-    async def run(self, call: Call) -> CrmObject | None:
-        """Send the call's request and read its record (or raise its error)."""
+    async def run(self, call: Call, on_sent: OnSent | None = None) -> CrmObject | None:
+        """Send the call's request and read its record (or raise its error).
+
+        ``on_sent`` runs once the request has its rate-limit slot, right before it leaves:
+        a call cancelled before then was never sent.
+        """
         request = single_request(call)
-        response = await self._pipeline.send(request)
+        if on_sent is None:
+            response = await self._pipeline.send(request, options=call.options)
+        else:
+            reservation = await self._pipeline.reserve(options=call.options)
+            try:
+                on_sent()
+            except BaseException:
+                await reservation.abandon()
+                raise
+            response = await reservation.send(request)
         if call.op is Op.ARCHIVE:
             return None
         if call.op is Op.UPSERT or request.endpoint.startswith("v4 batch"):
@@ -87,10 +100,10 @@ class DirectExecutor:
         return decode_record(call.op, response)
 
     async def submit(self, call: Call, on_sent: OnSent | None = None) -> asyncio.Future[Any]:
-        """Run the call as a task of its own (the bulk API wants a future per input)."""
-        if on_sent is not None:
-            on_sent()
-        task = asyncio.get_running_loop().create_task(self.run(call))
+        """Run the call as a task of its own (the bulk API wants a future per input).
+
+        Cancelling the future before the call has its rate-limit slot withdraws it."""
+        task = asyncio.get_running_loop().create_task(self.run(call, on_sent))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

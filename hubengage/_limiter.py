@@ -80,7 +80,7 @@ import itertools
 import math
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 from attrs.validators import and_, gt, le, optional
@@ -104,7 +104,7 @@ from ._errors import (
     invalid_input,
 )
 
-__all__ = ["Bucket", "RateLimiter", "RateLimits", "Slot"]
+__all__ = ["Bucket", "BucketSnapshot", "LimiterSnapshot", "RateLimiter", "RateLimits", "Slot"]
 
 #: The margin ``m`` of the early-release bound (see above): how far HubSpot's servers' clocks
 #: may disagree, plus millisecond truncation; and how long an offset reading is trusted.
@@ -120,6 +120,38 @@ class Bucket(enum.Enum):
 
     BURST = "burst"
     SEARCH = "search"
+
+
+class BucketSnapshot(TypedDict):
+    """One bucket's budget in force and its use (``limiter.snapshot()["burst"]``)."""
+
+    #: Requests the window allows (HubSpot's, once learned) and this client's own cap.
+    max: int
+    own_cap: int
+    interval_seconds: float
+    #: Requests sent and not yet answered; counted in the window now; others' requests seen
+    #: through ``X-HubSpot-RateLimit-Remaining``.
+    in_flight: int
+    used: int
+    phantoms: int
+    #: Seconds until a pause after a 429 ends.
+    paused_for: float
+    #: True once HubSpot's headers set the window; True after a burst 429 (no early release).
+    learned: bool
+    conservative: bool
+    #: Requests of this process waiting for a slot.
+    waiting: int
+
+
+class LimiterSnapshot(TypedDict):
+    """The limiter's state: each bucket, and the daily quota (``await limiter.snapshot()``)."""
+
+    burst: BucketSnapshot
+    search: BucketSnapshot
+    #: Seconds until the daily quota allows requests again (0 when it does).
+    daily_blocked_for: float
+    #: Requests counted against the daily quota.
+    daily_used: int
 
 
 _POSITIVE = invalid_input(gt(0))
@@ -421,21 +453,27 @@ class RateLimiter:
 
     # -- introspection --------------------------------------------------------------------
 
-    async def snapshot(self) -> dict[str, Any]:
-        """The budget in force and how much of it is in use, per bucket."""
+    async def snapshot(self) -> LimiterSnapshot:
+        """The budget in force and how much of it is in use, per bucket (JSON-friendly)."""
         now = self.clock.now()
-        out: dict[str, Any] = {}
+        buckets: dict[Bucket, BucketSnapshot] = {}
+        daily_blocked_for = max(0.0, self._daily_blocked_until - now)
+        daily_used = 0
         for bucket, line in self._lines.items():
-            state = dict(await self.store.snapshot(bucket.value, line.rules))
-            state["waiting"] = len(line.waiters)
-            out[bucket.value] = state
-        burst = out[Bucket.BURST.value]
-        out["daily_blocked_for"] = max(0.0, self._daily_blocked_until - now,
-                                       burst.pop("daily_blocked_for", 0.0))
-        out["daily_used"] = burst.pop("daily_used", 0)
-        out[Bucket.SEARCH.value].pop("daily_blocked_for", None)
-        out[Bucket.SEARCH.value].pop("daily_used", None)
-        return out
+            state = await self.store.snapshot(bucket.value, line.rules)
+            buckets[bucket] = BucketSnapshot(
+                max=int(state["max"]), own_cap=int(state["own_cap"]),
+                interval_seconds=float(state["interval_seconds"]),
+                in_flight=int(state["in_flight"]), used=int(state["used"]),
+                phantoms=int(state["phantoms"]), paused_for=float(state["paused_for"]),
+                learned=bool(state["learned"]), conservative=bool(state["conservative"]),
+                waiting=len(line.waiters))
+            if bucket is Bucket.BURST:
+                daily_blocked_for = max(daily_blocked_for,
+                                        float(state.get("daily_blocked_for", 0.0)))
+                daily_used = int(state.get("daily_used", 0))
+        return LimiterSnapshot(burst=buckets[Bucket.BURST], search=buckets[Bucket.SEARCH],
+                               daily_blocked_for=daily_blocked_for, daily_used=daily_used)
 
     async def reset_daily(self) -> None:
         """Forget a spent daily quota (e.g. after midnight in the account's time zone)."""

@@ -7,6 +7,11 @@ and only this module takes and returns rate-limit slots. The batcher, which want
 :meth:`RequestPipeline.reserve` and sends through the :class:`Reservation`. The pipeline
 returns a 2xx response (207 included: the multi-status decoder reads it) or raises the
 final error; it does not parse success bodies.
+
+Per-call options (:class:`RequestOptions`, from ``hs.with_options(...)``) reach it with each
+request: the retry policy and the per-attempt timeout that request is sent under. Every
+attempt is also where the event hooks (``_hooks``) and the tracing integration (``_otel``)
+are told what happens: request, response, retry.
 """
 
 from __future__ import annotations
@@ -16,26 +21,55 @@ import logging
 from datetime import datetime
 
 import attrs
+from attrs.validators import instance_of, optional
 
 from ._clock import Clock
 from ._errors import (
     ClientClosedError,
     HubEngageError,
+    InvalidInputError,
     RateLimitError,
     TransportError,
     error_from_response,
+    invalid_input,
 )
+from ._hooks import HookRunner, RetryEvent, Tracer
 from ._limiter import Bucket, RateLimiter, Slot
-from ._retry import RetryPolicy, may_have_been_processed
+from ._retry import RetryConfig, RetryPolicy, may_have_been_processed
 from ._stats import ClientStats
 from ._transport import Request, Response, Transport
 
-__all__ = ["RequestPipeline", "Reservation"]
+__all__ = ["RequestOptions", "RequestPipeline", "Reservation"]
 
 logger = logging.getLogger("hubengage")
 
 #: The status recorded in stats for a request that got no response.
 NO_RESPONSE = 0
+
+
+def _seconds(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidInputError(f"must be a positive number of seconds, not {value!r}",
+                                field="timeout")
+    return float(value)
+
+
+@attrs.frozen(kw_only=True)
+class RequestOptions:
+    """Options for the requests of some calls, set with ``hs.with_options(...)``.
+
+    ``timeout`` bounds each HTTP attempt in seconds (shorter or longer than the client's
+    ``timeout``; None: the client's). ``retry`` replaces the client's :class:`RetryConfig`
+    for those requests: attempts, backoff, and ``max_elapsed_seconds``, the bound on all of
+    one request's attempts and its waits for the rate budget. The rate budget itself, and the
+    pause after a 429, are the client's and shared by every call.
+    """
+
+    timeout: float | None = attrs.field(default=None, converter=_seconds)
+    retry: RetryConfig | None = attrs.field(
+        default=None, validator=invalid_input(optional(instance_of(RetryConfig))))
 
 
 class RequestPipeline:
@@ -49,12 +83,19 @@ class RequestPipeline:
         retry: RetryPolicy,
         clock: Clock,
         stats: ClientStats,
+        hooks: HookRunner | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.transport = transport
         self.limiter = limiter
         self.retry = retry
         self.clock = clock
         self.stats = stats
+        #: The client's event hooks (None or empty: none).
+        self.hooks = hooks if hooks else None
+        #: The tracing integration, if any (``HubSpot(tracer_provider=...)``).
+        self.tracer = tracer
+        self._policies: dict[RetryConfig, RetryPolicy] = {retry.config: retry}
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -81,7 +122,10 @@ class RequestPipeline:
         """Wait until no request is in this pipeline (sending, retrying or waiting)."""
         await self._idle.wait()
 
-    async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
+    async def send(
+        self, request: Request, *, bucket: Bucket = Bucket.BURST,
+        options: RequestOptions | None = None,
+    ) -> Response:
         """Send ``request`` until it succeeds or the retry policy gives up.
 
         Returns the first 2xx response. Raises the last ``HubEngageError`` when the policy
@@ -89,28 +133,45 @@ class RequestPipeline:
         and ``DeadlineExceededError`` when the time budget of the retry policy runs out
         while waiting for the rate limiter. Cancellation propagates untouched and frees the
         limiter slot. A response that follows failed attempts HubSpot may have processed
-        carries their count in ``uncertain_attempts``.
+        carries their count in ``uncertain_attempts``. ``options`` (per-call options)
+        replace the client's retry policy and timeout for this request.
         """
         self._enter()
         try:
-            return await self._send(request, bucket, None)
+            return await self._send(request, bucket, None, options)
         finally:
             self._leave()
 
-    async def reserve(self, bucket: Bucket = Bucket.BURST) -> Reservation:
+    async def reserve(
+        self, bucket: Bucket = Bucket.BURST, *, options: RequestOptions | None = None
+    ) -> Reservation:
         """Wait for a slot for a request still to be built (the batcher's "slot, then drain").
 
         Raises as :meth:`send` does while waiting (daily quota, deadline, closing). The
-        reservation must end with :meth:`Reservation.send` or :meth:`Reservation.abandon`.
+        reservation must end with :meth:`Reservation.send` or :meth:`Reservation.abandon`;
+        the request is sent under ``options``.
         """
         self._enter()
         try:
-            deadline = self.clock.now() + self.retry.config.max_elapsed_seconds
+            asked = self.clock.now()
+            deadline = asked + self.policy(options).config.max_elapsed_seconds
             slot = await self.limiter.acquire(bucket, deadline=deadline)
         except BaseException:
             self._leave()
             raise
-        return Reservation(self, bucket, slot)
+        return Reservation(self, bucket, slot, options, self.clock.now() - asked)
+
+    def policy(self, options: RequestOptions | None) -> RetryPolicy:
+        """The retry policy for requests sent under ``options`` (the client's by default)."""
+        if options is None or options.retry is None:
+            return self.retry
+        policy = self._policies.get(options.retry)
+        if policy is None:
+            # Same random source as the client's policy (tests seed it there).
+            policy = RetryPolicy(options.retry, rng=self.retry._rng)
+            if len(self._policies) < 64:  # options are few; never grow without bound
+                self._policies[options.retry] = policy
+        return policy
 
     def pacing_delay(self, bucket: Bucket = Bucket.BURST) -> float:
         """Seconds a partial batch should linger before it is sent (see ``_limiter``)."""
@@ -129,39 +190,54 @@ class RequestPipeline:
         if not self._in_flight:
             self._idle.set()
 
-    async def _send(self, request: Request, bucket: Bucket, slot: Slot | None) -> Response:
+    async def _send(
+        self, request: Request, bucket: Bucket, slot: Slot | None,
+        options: RequestOptions | None, waited: float = 0.0,
+    ) -> Response:
+        policy = self.policy(options)
+        if options is not None and options.timeout is not None and request.timeout is None:
+            request = request.replace(timeout=options.timeout)
         started = self.clock.now()
-        deadline = started + self.retry.config.max_elapsed_seconds
+        deadline = started + policy.config.max_elapsed_seconds
         attempt = 0
         uncertain = 0
         while True:
             attempt += 1
-            outcome = await self._attempt(request, bucket, slot, deadline)
-            slot = None
+            outcome = await self._attempt(request, bucket, slot, deadline, attempt, waited)
+            slot, waited = None, 0.0
             if isinstance(outcome, Response):
                 if uncertain:
                     return attrs.evolve(outcome, uncertain_attempts=uncertain)
                 return outcome
             if may_have_been_processed(outcome):
                 uncertain += 1
-            decision = self.retry.decide(outcome, attempt, self.clock.now() - started)
+            decision = policy.decide(outcome, attempt, self.clock.now() - started)
             if not decision.retry:
                 raise outcome
             paused = self.limiter.paused_for(bucket)
             if self.closing and (decision.delay > 0 or paused > 0):
                 raise outcome  # closing waits out no backoff and no pause
             self.stats.retries += 1
+            wait = max(decision.delay, paused)
             logger.warning(
                 "retrying %s (attempt %d failed: %s; %s); next attempt in %.2fs%s",
                 request.describe(),
                 attempt,
                 outcome,
                 decision.reason,
-                max(decision.delay, paused),
+                wait,
                 " (the rate window is paused after a 429)" if paused > decision.delay else "",
             )
+            await self._retrying(RetryEvent(request=request, attempt=attempt, wait=wait,
+                                            reason=decision.reason, error=outcome))
             if decision.delay > 0 and not await self._sleep(decision.delay):
                 raise outcome
+
+    async def _retrying(self, event: RetryEvent) -> None:
+        if self.tracer is not None:
+            self.tracer.retried(event)
+        if self.hooks is not None:
+            await self.hooks.retry(event)
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep on the clock; False when the client began closing meanwhile."""
@@ -180,38 +256,65 @@ class RequestPipeline:
         return not self.closing
 
     async def _attempt(
-        self, request: Request, bucket: Bucket, slot: Slot | None, deadline: float
+        self, request: Request, bucket: Bucket, slot: Slot | None, deadline: float,
+        attempt: int, waited: float,
     ) -> Response | HubEngageError:
-        """One try: a slot, a send, a classification. Returns the response or the error."""
+        """One try: a slot, a send, a classification. Returns the response or the error.
+
+        ``waited`` is the time spent for ``slot`` when it was reserved before.
+        """
         if slot is None:
+            asked = self.clock.now()
             slot = await self.limiter.acquire(bucket, deadline=deadline)
+            waited = self.clock.now() - asked
+        if self.hooks is not None:
+            try:
+                request = await self.hooks.request(request)
+            except BaseException:  # cancelled in a hook: nothing was sent
+                await self.limiter.abandon(slot)
+                raise
+        trace = (self.tracer.start(request, attempt=attempt, rate_limit_wait=waited)
+                 if self.tracer is not None else None)
         sent_at = self.clock.now()
         try:
             response = await self.transport.send(request)
         except TransportError as exc:
+            if trace is not None:
+                trace.end(None, exc)
             await self.limiter.release(slot, None)
             self.stats.requests[(request.endpoint, NO_RESPONSE)] += 1
             return exc
-        except ClientClosedError:
+        except ClientClosedError as exc:
+            if trace is not None:
+                trace.end(None, exc)
             await self.limiter.abandon(slot)  # nothing was sent
             raise
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if trace is not None:
+                trace.end(None, exc)
             # The request may have reached HubSpot: keep the slot in the window.
             await self.limiter.release(slot, None)
+            raise
+        except BaseException as exc:  # a transport's bug: its span ends all the same
+            if trace is not None:
+                trace.end(None, exc)
             raise
         await self.limiter.release(
             slot, response.headers, sent_at=sent_at, received_at=self.clock.now(),
             server_times=server_times(response.body) if response.ok else None,
         )
         self.stats.requests[(request.endpoint, response.status)] += 1
-        if response.ok:
-            return response
-        error = error_from_response(response.status, response.headers, response.body)
-        if isinstance(error, RateLimitError):
+        error = (None if response.ok
+                 else error_from_response(response.status, response.headers, response.body))
+        if isinstance(error, RateLimitError):  # the pause first: no hook may delay it
             policy = error.policy_name or ("SEARCH" if error.is_search_limit else "UNKNOWN")
             self.stats.rate_limited[policy] += 1
             await self.limiter.on_rate_limited(error, bucket)
-        return error
+        if trace is not None:
+            trace.end(response, error)
+        if self.hooks is not None:
+            await self.hooks.response(request, response)
+        return response if error is None else error
 
 
 class Reservation:
@@ -222,12 +325,17 @@ class Reservation:
     send: the slot is given back at once).
     """
 
-    __slots__ = ("_bucket", "_pipeline", "_slot")
+    __slots__ = ("_bucket", "_options", "_pipeline", "_slot", "_waited")
 
-    def __init__(self, pipeline: RequestPipeline, bucket: Bucket, slot: Slot) -> None:
+    def __init__(
+        self, pipeline: RequestPipeline, bucket: Bucket, slot: Slot,
+        options: RequestOptions | None = None, waited: float = 0.0,
+    ) -> None:
         self._pipeline = pipeline
         self._bucket = bucket
         self._slot: Slot | None = slot
+        self._options = options
+        self._waited = waited
 
     async def send(self, request: Request) -> Response:
         """Send ``request`` as :meth:`RequestPipeline.send` does, on the reserved slot."""
@@ -235,7 +343,8 @@ class Reservation:
         if slot is None:
             raise RuntimeError("this reservation was already used")
         try:
-            return await self._pipeline._send(request, self._bucket, slot)
+            return await self._pipeline._send(request, self._bucket, slot, self._options,
+                                              self._waited)
         finally:
             self._pipeline._leave()
 

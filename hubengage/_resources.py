@@ -13,9 +13,9 @@ import asyncio
 import builtins
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._bulk import NewRecord, OnSent, Outcome, RecordUpdate, run_bulk
+from ._bulk import NewRecord, OnProgress, OnSent, Outcome, RecordUpdate, run_bulk
 from ._calls import Call, Link, Op, Target
 from ._constants import (
     DEFAULT_BULK_WINDOW,
@@ -40,14 +40,28 @@ from .models import (
     AssociationLabel,
     CrmObject,
 )
-from .models._converter import to_wire_properties
+from .models._converter import PropertyModel, to_wire_properties
 
 if TYPE_CHECKING:
     from ._core import ClientCore
 
 __all__ = ["ObjectResource", "RecordResource"]
 
-Inputs = Iterable[Any] | AsyncIterable[Any]
+#: The typed model a resource's writes accept (``Never`` for types without one: mappings).
+ModelT = TypeVar("ModelT", bound=PropertyModel)
+#: A bulk call's input: each outcome carries its input with its type.
+T = TypeVar("T")
+#: Inputs of ``create_many`` / ``upsert_many``.
+WriteT = TypeVar("WriteT", bound=PropertyModel | Mapping[str, object] | NewRecord)
+#: Inputs of ``update_many``.
+UpdateT = TypeVar(
+    "UpdateT", bound=RecordUpdate | tuple[str | int, PropertyModel | Mapping[str, object]])
+#: Record ids (``archive_many``, ``read_many``).
+IdT = TypeVar("IdT", bound=str | int)
+#: ``(record_id, Association)`` pairs (``associate_many``).
+PairT = TypeVar("PairT", bound=tuple[str | int, Association])
+#: A sync or async iterable of a bulk call's inputs.
+Inputs = Iterable[T] | AsyncIterable[T]
 
 
 def check_record_id(value: object, field: str = "record_id") -> str:
@@ -89,11 +103,12 @@ def _csv(values: Sequence[str] | None, field: str) -> str | None:
     return ",".join(names) if names else None
 
 
-class ObjectResource:
+class ObjectResource(Generic[ModelT]):
     """Operations on one CRM object type, by name or type id (``hs.objects("0-3")``).
 
-    Every write accepts a typed model (``Email(...)``) or a plain mapping of property names
-    to values. Records come back as frozen :class:`CrmObject` values.
+    Every write accepts the type's typed model (``Email(...)`` on ``hs.emails``: the type
+    parameter) or a plain mapping of property names to values. Records come back as frozen
+    :class:`CrmObject` values.
     """
 
     def __init__(self, core: ClientCore, object_type: str) -> None:
@@ -212,7 +227,10 @@ class ObjectResource:
     # -- single-record operations -------------------------------------------------------
 
     async def create(
-        self, item: Any, *, associations: Iterable[Association] | None = None
+        self,
+        item: ModelT | Mapping[str, object] | NewRecord,
+        *,
+        associations: Iterable[Association] | None = None,
     ) -> CrmObject:
         """Create one record; returns it as HubSpot stored it.
 
@@ -247,7 +265,11 @@ class ObjectResource:
         return result
 
     async def update(
-        self, record_id: str | int, item: Any, *, id_property: str | None = None
+        self,
+        record_id: str | int,
+        item: ModelT | Mapping[str, object],
+        *,
+        id_property: str | None = None,
     ) -> CrmObject:
         """Update properties of one record; ``""`` clears a value. Returns the record.
 
@@ -260,7 +282,9 @@ class ObjectResource:
         """Archive (delete) one record. Archiving a missing id is not an error (HubSpot: 204)."""
         await self._run(self._archive_call(record_id))
 
-    async def upsert(self, item: Any, *, id_property: str) -> CrmObject:
+    async def upsert(
+        self, item: ModelT | Mapping[str, object] | NewRecord, *, id_property: str
+    ) -> CrmObject:
         """Create or update one record by a unique-value property (``batch/upsert``).
 
         ``item`` must carry a value for ``id_property``; ``record.new`` says which happened.
@@ -272,13 +296,14 @@ class ObjectResource:
 
     def create_many(
         self,
-        items: Inputs,
+        items: Inputs[WriteT],
         *,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[WriteT]]:
         """Create a record per input; yield an :class:`Outcome` per input.
 
         ``items`` is a sync or async iterable of any length of typed models, property
@@ -286,25 +311,32 @@ class ObjectResource:
         inputs are read and not yet yielded, so memory stays flat. ``ordered=True`` yields in
         input order; by default outcomes come as they complete. An input that fails
         validation yields its ``InvalidInputError`` without being sent. ``on_sent(index)``
-        runs right before the request carrying an input is first sent (for journals).
+        runs right before the request carrying an input is first sent (a
+        :class:`~hubengage.Journal`'s ``sent``). ``on_progress`` is called with a
+        :class:`~hubengage.BulkProgress` (read, sent, succeeded, failed, unknown, withdrawn)
+        right before each outcome is yielded.
+
         Setting ``stop`` (an ``asyncio.Event``) ends the run gracefully: no more input is
-        read, inputs not yet sent are withdrawn at once (``Outcome.withdrawn``), and those
-        in flight complete. If HubSpot rejects the token (401, or 403 for missing scopes)
-        the run stops sending: every input not yet sent is yielded withdrawn with that error.
+        read, inputs not yet sent are withdrawn at once (``Outcome.withdrawn``, a
+        ``WithdrawnError``: nothing was written for them), even those waiting for a
+        rate-limit slot, and those in flight complete. If HubSpot rejects the token (401, or
+        403 for missing scopes) the run stops sending: every input not yet sent is yielded
+        withdrawn with that error.
         """
         return self._bulk(items, lambda item: self._create_call(item, None), window=window,
-                          ordered=ordered, stop=stop, on_sent=on_sent)
+                          ordered=ordered, stop=stop, on_sent=on_sent, on_progress=on_progress)
 
     def upsert_many(
         self,
-        items: Inputs,
+        items: Inputs[WriteT],
         *,
         id_property: str,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[WriteT]]:
         """Create or update a record per input by ``id_property`` (a unique-value property).
 
         Inputs are as for :meth:`create_many` and each must carry a value for
@@ -312,21 +344,24 @@ class ObjectResource:
         crash writes each record once.
         """
         return self._bulk(items, partial(self._upsert_call, id_property=id_property),
-                          window=window, ordered=ordered, stop=stop, on_sent=on_sent)
+                          window=window, ordered=ordered, stop=stop, on_sent=on_sent,
+                          on_progress=on_progress)
 
     def update_many(
         self,
-        items: Inputs,
+        items: Inputs[UpdateT],
         *,
         id_property: str | None = None,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[UpdateT]]:
         """Update a record per input: :class:`RecordUpdate` values or ``(id, properties)``.
 
-        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        ``window``, ``ordered``, ``on_sent``, ``stop`` and ``on_progress`` are as for
+        :meth:`create_many`.
         """
         def call(value: Any) -> Call:
             if isinstance(value, RecordUpdate):
@@ -341,27 +376,29 @@ class ObjectResource:
             return self._update_call(rid, item, id_property)
 
         return self._bulk(items, call, window=window, ordered=ordered, stop=stop,
-                          on_sent=on_sent)
+                          on_sent=on_sent, on_progress=on_progress)
 
     def archive_many(
         self,
-        ids: Inputs,
+        ids: Inputs[IdT],
         *,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[IdT]]:
         """Archive a record per id; a success has ``ok`` True and no record.
 
-        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        ``window``, ``ordered``, ``on_sent``, ``stop`` and ``on_progress`` are as for
+        :meth:`create_many`.
         """
         return self._bulk(ids, self._archive_call, window=window, ordered=ordered, stop=stop,
-                          on_sent=on_sent)
+                          on_sent=on_sent, on_progress=on_progress)
 
     def read_many(
         self,
-        ids: Inputs,
+        ids: Inputs[IdT],
         *,
         properties: Sequence[str] | None = None,
         archived: bool = False,
@@ -370,28 +407,31 @@ class ObjectResource:
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[IdT]]:
         """Read a record per id (``batch/read``); a missing id yields ``NotFoundError``.
 
-        ``properties_with_history`` is as for :meth:`get`.
+        ``properties_with_history`` is as for :meth:`get`; ``window``, ``ordered``, ``stop``
+        and ``on_progress`` as for :meth:`create_many`.
         """
         names = _names(properties, "properties")
         history = _history(properties_with_history)
         return self._bulk(
             ids, lambda rid: self._read_call(rid, names, None, archived, id_property, history),
-            window=window, ordered=ordered, stop=stop,
+            window=window, ordered=ordered, stop=stop, on_progress=on_progress,
         )
 
     def _bulk(
         self,
-        items: Inputs,
+        items: Inputs[T],
         make_call: Any,
         *,
         window: int,
         ordered: bool,
         stop: asyncio.Event | None,
         on_sent: OnSent | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[T]]:
         """``run_bulk`` with each input turned into a call and submitted to the executor."""
 
         async def submit(index: int, value: Any, sent: CallOnSent) -> asyncio.Future[Any]:
@@ -402,7 +442,7 @@ class ObjectResource:
             return await self._core.executor.submit(call, sent)
 
         return run_bulk(items, submit, window=window, ordered=ordered, stop=stop,
-                        on_sent=on_sent)
+                        on_sent=on_sent, on_progress=on_progress)
 
     # -- list and search ------------------------------------------------------------------
 
@@ -576,18 +616,20 @@ class ObjectResource:
 
     def associate_many(
         self,
-        pairs: Inputs,
+        pairs: Inputs[PairT],
         *,
         ordered: bool = False,
         window: int = DEFAULT_BULK_WINDOW,
         on_sent: OnSent | None = None,
         stop: asyncio.Event | None = None,
-    ) -> AsyncIterator[Outcome[Any]]:
+        on_progress: OnProgress | None = None,
+    ) -> AsyncIterator[Outcome[PairT]]:
         """Associate records in bulk: ``(record_id, Association)`` pairs, e.g.
         ``(email_id, Association.contact(601, label="Decision maker"))``; yield an
         :class:`Outcome` per pair (``ok`` on success; no record comes back).
 
-        ``window``, ``ordered``, ``on_sent`` and ``stop`` are as for :meth:`create_many`.
+        ``window``, ``ordered``, ``on_sent``, ``stop`` and ``on_progress`` are as for
+        :meth:`create_many`.
         """
         def call(value: Any) -> Any:
             if not isinstance(value, tuple) or len(value) != 2:
@@ -597,7 +639,7 @@ class ObjectResource:
             return self._link_call(Op.LINK, value[0], value[1])
 
         return self._bulk(pairs, call, window=window, ordered=ordered, stop=stop,
-                          on_sent=on_sent)
+                          on_sent=on_sent, on_progress=on_progress)
 
     async def associations(
         self, record_id: str | int, to_type: str
@@ -677,7 +719,7 @@ def _associated(raw: Mapping[str, Any]) -> AssociatedRecord:
     )
 
 
-class RecordResource(ObjectResource):
+class RecordResource(ObjectResource[ModelT]):
     """A CRM record type that engagements attach to (contacts, companies, deals, tickets)."""
 
     async def pin(self, record_id: str | int, engagement_id: str | int) -> CrmObject:

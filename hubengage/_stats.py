@@ -8,14 +8,34 @@ free; ``as_dict()`` gives a JSON-friendly snapshot.
 from __future__ import annotations
 
 from collections import Counter, deque
-from typing import Any
+from typing import TypedDict
 
 import attrs
 
-__all__ = ["POSSIBLE_DUPLICATE_IDS_KEPT", "ClientStats"]
+__all__ = ["POSSIBLE_DUPLICATE_IDS_KEPT", "ClientStats", "StatsSnapshot"]
 
 #: How many possible-duplicate record ids ``ClientStats`` keeps (the newest).
 POSSIBLE_DUPLICATE_IDS_KEPT = 1_000
+
+
+class StatsSnapshot(TypedDict):
+    """``hs.stats.as_dict()``: the counters of :class:`ClientStats`, JSON-friendly
+    (``requests`` keyed ``"endpoint status"``)."""
+
+    requests: dict[str, int]
+    total_requests: int
+    rate_limited: dict[str, int]
+    retries: int
+    batches: int
+    items_sent: int
+    batch_sizes: dict[int, int]
+    bisections: int
+    link_resends: int
+    items_succeeded: int
+    items_failed: int
+    possible_duplicates: int
+    possible_duplicate_ids: list[str]
+    unclaimed_results: int
 
 
 @attrs.define(kw_only=True)
@@ -73,7 +93,7 @@ class ClientStats:
         """Requests attempted to one endpoint (e.g. ``"batch/create"``)."""
         return sum(n for (ep, _), n in self.requests.items() if ep == endpoint)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StatsSnapshot:
         """A JSON-friendly snapshot."""
         return {
             "requests": {f"{ep} {status}": n for (ep, status), n in sorted(self.requests.items())},

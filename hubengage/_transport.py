@@ -8,6 +8,13 @@ batching, retries or HubSpot semantics; no other SDK module imports aiohttp.
 
 Any object with ``send`` and ``aclose`` can stand in (an in-memory transport in tests, a
 recording proxy), in the manner of httpx's transports.
+
+**Where a transport gets the token.** ``HubSpot`` wraps its transport in ``_auth``'s
+``AuthTransport``, which hands every request down as a copy carrying the current token in
+:attr:`Request.token` (``""``: send none) and completes an expired-token 401 itself. A custom
+transport sends ``request.token`` as ``Authorization: Bearer …``; ``MockTransport`` records
+it, so a test can see which token each request carried. The requests the pipeline, the
+batcher and event hooks hold never carry it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import attrs
@@ -47,6 +54,24 @@ __all__ = [
 
 
 
+def _check_headers(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("must be a mapping of header names to values", field="headers")
+    for name, text in value.items():
+        if (not isinstance(name, str) or not isinstance(text, str) or not name
+                or any(c in name for c in "\r\n: ") or "\r" in text or "\n" in text):
+            raise InvalidInputError(f"not a valid header: {name!r}", field="headers")
+        if name.lower() == "authorization":
+            raise InvalidInputError("the Authorization header is the transport's",
+                                    field="headers")
+
+
+def _check_timeout(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                              or not value > 0):
+        raise InvalidInputError("must be a positive number of seconds", field="timeout")
+
+
 @attrs.frozen(kw_only=True)
 class Request:
     """One HTTP request to HubSpot: method, a path below the base URL, query and JSON body."""
@@ -57,12 +82,57 @@ class Request:
     json: Any = None
     #: A short label for stats and logs, e.g. ``"batch/create"`` or ``"get"``.
     endpoint: str = ""
+    #: Extra headers to send (``request`` event hooks add them with :meth:`with_headers`).
+    #: Never ``Authorization``: the token is the transport's, added where no hook sees it.
+    headers: Mapping[str, str] = attrs.field(factory=dict, validator=_check_headers)
+    #: Seconds this request may take, overriding the transport's default (per-call options:
+    #: ``hs.with_options(timeout=...)``); None for the transport's.
+    timeout: float | None = attrs.field(default=None, validator=_check_timeout)
+    #: The bearer token this request carries, or None for the transport's own (if any);
+    #: ``""`` for none at all (the OAuth token request). Set by the client's auth layer on a
+    #: copy right before the transport (``_auth``): the pipeline, hooks and logs only ever
+    #: see requests without it. Never in the repr. A custom transport sends it as
+    #: ``Authorization: Bearer <token>``.
+    token: str | None = attrs.field(default=None, repr=False)
+    #: A form body (``application/x-www-form-urlencoded``) instead of ``json``: the OAuth
+    #: token request. Holds secrets, so it is never in the repr.
+    form: Sequence[tuple[str, str]] | None = attrs.field(default=None, repr=False)
+    #: An absolute URL to send to instead of the base URL + ``path`` (only the OAuth token
+    #: endpoint, when ``OAuth(token_url=...)`` names another host).
+    url: str | None = None
 
     @functools.cached_property
     def body(self) -> bytes | None:
         """``json`` as sent: compact UTF-8 JSON (None without a body), encoded once, so a
-        batch built while it waits for its rate-limit slot goes out the moment it has one."""
+        batch built while it waits for its rate-limit slot goes out the moment it has one;
+        or the ``form``, URL-encoded."""
+        if self.form is not None:
+            return urlencode(list(self.form)).encode()
         return None if self.json is None else _dumps(self.json)
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` of :attr:`body` (None without a body)."""
+        if self.form is not None:
+            return "application/x-www-form-urlencoded"
+        return None if self.json is None else "application/json"
+
+    def with_headers(self, headers: Mapping[str, str]) -> Request:
+        """This request with ``headers`` added (replacing ones of the same name), its body
+        not encoded again. ``InvalidInputError`` for ``Authorization`` or a name or value
+        that is not a string without line breaks."""
+        replaced = {name.lower() for name in headers if isinstance(name, str)}
+        merged = {k: v for k, v in self.headers.items() if k.lower() not in replaced}
+        merged.update(headers)
+        return self.replace(headers=merged)
+
+    def replace(self, **changes: Any) -> Request:
+        """This request with ``changes`` (as ``attrs.evolve``); unless ``json`` or ``form``
+        changes, the body already encoded is kept rather than encoded again."""
+        new = attrs.evolve(self, **changes)
+        if "json" not in changes and "form" not in changes:
+            object.__setattr__(new, "body", self.body)  # the slot of the cached property
+        return new
 
     def describe(self) -> str:
         """``"POST /crm/v3/objects/emails/batch/create"`` (never the token, never the body)."""
@@ -169,31 +239,36 @@ class AiohttpTransport:
     """The default transport: an ``aiohttp.ClientSession`` created lazily in the running loop.
 
     ``timeout`` bounds a whole request; ``connect_timeout`` bounds getting a connection. The
-    token is sent only in the ``Authorization`` header and appears in no repr or message.
+    token is sent only in the ``Authorization`` header and appears in no repr or message: a
+    request's own :attr:`Request.token` (what ``HubSpot`` sends: its auth layer stamps each
+    request with the current token), else ``access_token`` when given (never to a
+    :attr:`Request.url` on another host), else none.
     """
 
     def __init__(
         self,
         *,
         base_url: str,
-        access_token: str,
+        access_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        if not access_token or not isinstance(access_token, str):
+        if access_token is not None and (not isinstance(access_token, str)
+                                         or not access_token.strip()):
             raise InvalidInputError("must be a non-empty string", field="access_token")
         if timeout <= 0:
             raise InvalidInputError("must be positive", field="timeout")
         self._base_url = str(URL(base_url.rstrip("/")))
+        self._access_token = access_token
         self._headers = {
-            "Authorization": f"Bearer {access_token}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
         self._timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=connect_timeout, connect=connect_timeout
         )
+        self._connect_timeout = connect_timeout
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
@@ -221,16 +296,27 @@ class AiohttpTransport:
         """
         session = self._get_session()
         data = request.body
-        headers = {"Content-Type": "application/json"} if data is not None else None
-        url = URL(self._base_url + request.path, encoded=True)
+        headers = dict(request.headers)  # never Authorization (Request refuses it)
+        if data is not None:
+            headers["Content-Type"] = request.content_type or "application/json"
+        token = request.token if request.token is not None else (
+            self._access_token if request.url is None else None)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        url = (URL(request.url) if request.url is not None
+               else URL(self._base_url + request.path, encoded=True))
+        timeout = self._timeout if request.timeout is None else aiohttp.ClientTimeout(
+            total=request.timeout, sock_connect=self._connect_timeout,
+            connect=self._connect_timeout)
         try:
             async with session.request(
                 request.method,
                 url,
                 params=list(request.params) or None,
                 data=data,
-                headers=headers,
+                headers=headers or None,
                 allow_redirects=False,
+                timeout=timeout,
             ) as resp:
                 body = await resp.read()
                 return Response(

@@ -6,8 +6,10 @@ reconciled with the emulator's store."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -706,3 +708,194 @@ def test_shards_split_one_file_over_processes_sharing_one_budget(
                  "--journal", str(tmp_path / "notes.jsonl.shard-1-of-3.journal.jsonl"),
                  "--base-url", "http://127.0.0.1:9"])
     assert code == 2
+
+
+# -- progress, errors, failed rows, cumulative totals, version, help ------------------------------
+
+
+def test_version_and_help_text(capsys: pytest.CaptureFixture[str]) -> None:
+    import hubengage
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hubengage {hubengage.__version__}"
+    for argv in (["--help"], ["import", "--help"], ["emulator", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = capsys.readouterr().out
+        assert "usage: hubengage" in out and "`" not in out, argv
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "--failed-out FILE" in capsys.readouterr().out
+
+
+def test_the_rate_counts_rows_written_and_a_burst_does_not_inflate_it() -> None:
+    from hubengage._cli import RateMeter
+
+    now = 0.0
+    meter = RateMeter(100, 10.0, span=60.0, clock=lambda: now)
+    assert meter.rate() is None and meter.eta(10) is None
+    # HubSpot's window lets 100 requests (10,000 rows) through in the first second...
+    now = 1.0
+    meter.update(10_000, 100)
+    assert meter.rate() == pytest.approx(1_000)  # ...which the window sustains every 10 s
+    assert meter.eta(5_000) == pytest.approx(5.0)
+    # A run the window does not hold back shows its own pace from the start.
+    now = 0.0
+    unhurried = RateMeter(100, 10.0, clock=lambda: now)
+    now = 0.5
+    unhurried.update(500, 5)
+    assert unhurried.rate() == pytest.approx(1_000)
+    # After the first window: rows over the last minute, as measured.
+    for second in range(11, 131):
+        now = float(second)
+        meter.update(10_000 + 1_000 * (second - 10), 100 + 10 * (second - 10))
+    assert meter.rate() == pytest.approx(1_000)
+    assert meter.eta(0) == 0.0
+
+
+def test_progress_shows_the_total_percentage_rate_and_eta(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal: rich draws the bar
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    rows = note_rows(250)
+    rows.insert(3, "")  # blank lines are not rows
+    src = write_jsonl(tmp_path / "notes.jsonl", rows)
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 0
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().out)
+    assert "250/250 rows 100%" in out
+    assert re.search(r"[0-9,]+ rows/s written", out) and "ETA 0:00:00" in out
+
+
+def test_progress_line_of_a_resumed_job() -> None:
+    import io
+
+    from rich.console import Console
+
+    from hubengage._cli import Counters, ImportProgress, RateMeter
+
+    console = Console(file=io.StringIO())
+    now = 0.0
+    meter = RateMeter(100, 10.0, clock=lambda: now)
+    progress = ImportProgress(console, 2_000, 1_200, meter)
+    counters = Counters()
+    counters.succeeded, counters.failed = 95, 5
+    now = 2.0
+    meter.update(counters.done, 1)
+    text = progress.describe(counters, 1, 0)
+    assert text.startswith("1,300/2,000 rows 65%")  # the whole job, resumed at 1,200
+    assert "50 rows/s written" in text and "ETA 0:00:14" in text  # 700 rows at 50/s
+    assert ImportProgress(console, None, 0, meter).describe(counters, 1, 0).startswith(
+        "100 rows")  # no total: no percentage, no ETA
+
+
+def test_only_the_first_errors_are_printed_the_rest_counted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows: list[Any] = [{"hs_timestamp": "yesterday", "hs_note_body": f"bad {i}"}
+                       for i in range(8)]
+    rows += note_rows(2)
+    src = write_jsonl(tmp_path / "notes.jsonl", rows)
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("error: row ") == 5
+    assert "... and 3 more errors in the journal" in " ".join(out.split())
+    assert "--failed-out FILE" in out
+
+
+def test_failed_rows_of_a_jsonl_file_written_fixed_and_imported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows: list[Any] = [
+        {"hs_timestamp": TS, "hs_note_body": "good"},
+        {"hs_timestamp": "yesterday", "hs_note_body": "bad time"},
+        "not json",
+        {"properties": {"hs_timestamp": TS, "hs_note_body": "caf\u00e9", "nope": "x"},
+         "associations": [{"contact": 601}]},
+    ]
+    src = write_jsonl(tmp_path / "notes.jsonl", rows)
+    out_path = tmp_path / "failed.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--sandbox",
+                 "--failed-out", str(out_path)]) == 1
+    assert "3 written to" in capsys.readouterr().out
+    failed = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
+    assert [row.get("hs_note_body") or row.get("properties", {}).get("hs_note_body")
+            or row.get("text") for row in failed] == ["bad time", "not json", "caf\u00e9"]
+    assert failed[0]["error"].startswith("INVALID_INPUT: hs_timestamp")
+    assert failed[1]["error"].startswith("INVALID_INPUT: line: not JSON")
+    assert failed[2]["error"].startswith("VALIDATION_ERROR") and "nope" in failed[2]["error"]
+    assert failed[2]["associations"] == [{"contact": 601}], "the row as it was, plus error"
+
+    # Fixed (the error fields left in place: the import ignores them) and imported.
+    fixed = [dict(failed[0], hs_timestamp=TS),
+             {"hs_timestamp": TS, "hs_note_body": "was not json", "error": "old"},
+             {**failed[2], "properties": {"hs_timestamp": TS, "hs_note_body": "caf\u00e9"}}]
+    write_jsonl(out_path, fixed)
+    assert main(["import", str(out_path), "--object", "notes", "--sandbox"]) == 0
+    assert "the emulator stored notes: 3" in capsys.readouterr().out
+
+
+def test_failed_rows_of_a_csv_file_across_resumes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "notes.csv"
+    src.write_text(f"hs_timestamp,hs_note_body,associate_contact\n{TS},one,601\n"
+                   "soon,two,602\n", encoding="utf-8")
+    out_path = tmp_path / "failed.csv"
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 1
+    capsys.readouterr()
+    with src.open("a", encoding="utf-8") as stream:  # more rows, one bad
+        stream.write(f"{TS},three,603\n{TS},four,nobody\n")
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume",
+                 "--failed-out", str(out_path)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 written to" in out
+    with out_path.open(encoding="utf-8-sig", newline="") as stream:
+        written = list(csv.reader(stream))
+    assert written[0] == ["hs_timestamp", "hs_note_body", "associate_contact", "error"]
+    assert [row[:3] for row in written[1:]] == [["soon", "two", "602"],
+                                               [TS, "four", "nobody"]]
+    assert written[1][3].startswith("INVALID_INPUT: hs_timestamp")  # from the first run
+    assert "associate_contact" in written[2][3] or "nobody" in written[2][3]
+
+    # Fixed in place, the error column still there: imported as it is.
+    with out_path.open("w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream).writerows([written[0], [TS, "two", "602", written[1][3]],
+                                      [TS, "four", "604", written[2][3]]])
+    assert main(["import", str(out_path), "--object", "notes", "--sandbox"]) == 0
+    assert "the emulator stored notes: 2" in capsys.readouterr().out
+
+
+def test_a_dry_run_writes_the_invalid_rows(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    rows: list[Any] = [*note_rows(2), {"hs_timestamp": "yesterday", "hs_note_body": "x"}]
+    src = write_jsonl(tmp_path / "notes.jsonl", rows)
+    out_path = tmp_path / "invalid.jsonl"
+    assert main(["import", str(src), "--object", "notes", "--dry-run",
+                 "--failed-out", str(out_path)]) == 1
+    assert "1 written to" in capsys.readouterr().out
+    (row,) = [json.loads(line) for line in out_path.read_text().splitlines()]
+    assert row["hs_note_body"] == "x" and row["error"].startswith("INVALID_INPUT")
+    assert main(["import", str(src), "--object", "notes", "--dry-run",
+                 "--failed-out", str(src)]) == 2
+    assert "would overwrite the input file" in capsys.readouterr().err
+
+
+def test_the_summary_counts_the_whole_job_across_resumes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "notes.jsonl", note_rows(3))
+    assert main(["import", str(src), "--object", "notes", "--sandbox"]) == 0
+    first = capsys.readouterr().out
+    assert re.search(r"succeeded\s*│\s*3\s", first) and "in this run" not in first
+    with src.open("a") as stream:
+        stream.write(json.dumps({"hs_timestamp": "yesterday", "hs_note_body": "bad"}) + "\n")
+        for row in note_rows(5)[3:]:
+            stream.write(json.dumps(row) + "\n")
+    assert main(["import", str(src), "--object", "notes", "--sandbox", "--resume"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"rows in the file\s*│\s*6\s", out)
+    assert re.search(r"succeeded\s*│\s*5 \(2 in this run\)", out)
+    assert re.search(r"failed\s*│\s*1 \(1 in this run\)", out)
+    assert re.search(r"skipped \(done before\)\s*│\s*3\s", out)

@@ -232,3 +232,15 @@ async def test_objects_needs_a_type_name() -> None:
         for bad in (None, "", "  ", 42):
             with pytest.raises(InvalidInputError, match="object_type"):
                 hs.objects(bad)  # type: ignore[arg-type]
+
+
+def test_each_literal_type_lists_exactly_its_enums_values() -> None:
+    import typing
+
+    from hubengage import _enums
+
+    names = [n for n in _enums.__all__ if n.endswith("Value")]
+    assert len(names) == 9
+    for name in names:
+        cls = getattr(_enums, name.removesuffix("Value"))
+        assert set(typing.get_args(getattr(_enums, name))) == _enums.enum_values(cls), name

@@ -241,8 +241,8 @@ def test_models_exports_only_what_users_need() -> None:
         "AssociationLabel", "Call", "CallDirection", "CallStatus", "Communication",
         "CommunicationChannel", "CrmObject", "Email", "EmailAddress", "EmailDirection",
         "EmailHeaders", "EmailStatus", "Meeting", "MeetingOutcome", "Note", "Owner",
-        "PostalMail", "Property", "PropertyOption", "PropertyVersion", "Task", "TaskPriority",
-        "TaskStatus", "TaskType",
+        "PostalMail", "Property", "PropertyModel", "PropertyOption", "PropertyVersion", "Task",
+        "TaskPriority", "TaskStatus", "TaskType",
     }
     public = {name for name, value in vars(hubengage.models).items()
               if not name.startswith("_") and not inspect.ismodule(value)}

@@ -7,7 +7,11 @@ written for a real account (token from ``HUBSPOT_ACCESS_TOKEN``); here the envir
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +49,13 @@ def seeded(hubspot_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emula
 def run_module(source: str) -> dict[str, Any]:
     """Execute an example as a module that is not ``__main__`` and return its namespace."""
     source = source.replace("asyncio.run(main())", "")
-    namespace: dict[str, Any] = {"__name__": "readme_example"}
-    exec(compile(source, str(README), "exec"), namespace)
-    return namespace
+    module = types.ModuleType("readme_example")
+    sys.modules[module.__name__] = module  # as an imported module is (dataclasses look)
+    try:
+        exec(compile(source, str(README), "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module.__dict__
 
 
 async def test_quickstart(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,6 +93,87 @@ async def test_webapp(seeded: Emulator) -> None:
     assert seeded.get_record("emails", record_id)["properties"]["hs_email_subject"] == "Hi"
 
 
+async def test_fastapi(seeded: Emulator) -> None:
+    from fastapi.testclient import TestClient
+
+    app = run_module(examples()["fastapi"])["app"]
+
+    def requests() -> list[tuple[int, dict[str, str]]]:
+        # The app runs in the TestClient's own loop and thread, as under a server.
+        with TestClient(app) as http:
+            answers = [http.post("/emails", json={"subject": "Hi", "text": "Hello",
+                                                  "contact_id": 601}),
+                       http.post("/emails", json={"subject": "Hi", "text": "Hello",
+                                                  "contact_id": 999}),
+                       http.post("/emails", json={"subject": "x" * 2, "text": "y",
+                                                  "contact_id": "abc"})]
+            return [(r.status_code, r.json()) for r in answers]
+
+    (ok, unknown_contact, bad_input) = await asyncio.to_thread(requests)
+    assert ok[0] == 201
+    assert seeded.get_record("emails", ok[1]["id"])["properties"]["hs_email_subject"] == "Hi"
+    assert unknown_contact[0] == 400 and "999" in unknown_contact[1]["detail"]
+    assert bad_input[0] == 422
+
+
+async def test_oauth(seeded: Emulator, monkeypatch: pytest.MonkeyPatch,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HUBSPOT_CLIENT_ID", "hubengage-emulator-client-id")
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "hubengage-emulator-client-secret")
+    monkeypatch.setenv("HUBSPOT_REFRESH_TOKEN", "readme-install")
+    await run_module(examples()["oauth"])["main"]()
+    assert "token saved: True" in capsys.readouterr().out
+    assert seeded.stats()["requests"]["oauth/token 200"] == 1
+
+
+async def test_options(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    await run_module(examples()["options"])["main"]()
+    out = capsys.readouterr().out
+    assert "contact 601" in out and "note " in out
+    assert len(seeded.records("notes")) == 1
+
+
+async def test_hooks(seeded: Emulator, caplog: pytest.LogCaptureFixture,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    with caplog.at_level(logging.INFO, logger="myapp.hubspot"):
+        await run_module(examples()["hooks"])["main"]()
+    assert "note " in capsys.readouterr().out
+    assert any("POST /crm/v3/objects/notes" in r.getMessage() and "201" in r.getMessage()
+               for r in caplog.records)
+
+
+async def test_tracing(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    await run_module(examples()["tracing"])["main"]()
+    assert sorted(capsys.readouterr().out.splitlines()) == sorted(
+        ["HubSpot POST batch/create 100 201"] * 2 + ["HubSpot POST batch/create 50 201"])
+
+
+async def test_sync(seeded: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    # The emulator serves on this test's loop: the blocking script runs in a thread.
+    await asyncio.to_thread(run_module(examples()["sync"])["main"])
+    out = capsys.readouterr().out
+    assert "created" in out and "250 notes written" in out and "601 c601@example.com" in out
+    assert "not found: 404" in out
+
+
+async def test_etl_journal(seeded: Emulator, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    main = run_module(examples()["etl-journal"])["main"]
+    path = tmp_path / "notes.csv"
+    path.write_text("timestamp,body,contact\n2026-01-15T10:00:00Z,Welcome,601\n"
+                    "yesterday,Follow-up,602\n2026-01-15T11:30:00Z,Invoice,603\n")
+    await main(str(path))
+    assert capsys.readouterr().out.strip() == "2 written, 1 failed, 0 of unknown fate"
+    await main(str(path))  # resumed: nothing left to send
+    assert capsys.readouterr().out.strip() == "2 written, 1 failed, 0 of unknown fate"
+    with path.open("a") as stream:  # the export grew
+        stream.write("2026-01-16T09:00:00Z,Renewal,604\n")
+    await main(str(path))
+    assert capsys.readouterr().out.strip() == "3 written, 1 failed, 0 of unknown fate"
+    assert sorted(r["properties"]["hs_note_body"] for r in seeded.records("notes")) \
+        == ["Invoice", "Renewal", "Welcome"]
+
+
 def test_emulator_example_is_a_valid_test() -> None:
     namespace = run_module(examples()["emulator"])
     assert callable(namespace["test_logs_a_note"])
@@ -119,6 +208,7 @@ async def test_properties(seeded: Emulator, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_every_readme_example_is_tested() -> None:
-    tested = {"quickstart", "webapp", "etl", "backfill", "emulator", "mocktransport",
-              "associations", "properties"}
+    tested = {"quickstart", "webapp", "fastapi", "etl", "backfill", "emulator",
+              "mocktransport", "associations", "properties", "oauth", "options", "hooks",
+              "tracing", "sync", "etl-journal"}
     assert set(examples()) == tested

@@ -22,12 +22,18 @@ from hubengage import (
     HubSpot,
     InvalidInputError,
     MalformedResponseError,
+    OAuth,
     OutcomeUnknownError,
     RetryConfig,
     TransportError,
 )
 
 TOKEN = "pat-na1-SECRET-0123456789"
+#: What an OAuth app holds: none of it may leave the client but on the wire.
+CLIENT_SECRET = "client-SECRET-5555"
+REFRESH_TOKEN = "refresh-SECRET-7777"
+OAUTH_ACCESS_TOKEN = "oauth-access-SECRET-9999"
+OAUTH_SECRETS = (CLIENT_SECRET, REFRESH_TOKEN, OAUTH_ACCESS_TOKEN)
 TS = "2026-01-15T10:00:00.000Z"
 RECORD = {"id": "1", "properties": {"hs_timestamp": TS}, "createdAt": TS, "updatedAt": TS,
           "archived": False}
@@ -44,6 +50,10 @@ class Capture:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.paths.append(request.raw_path.partition("?")[0])
+        if request.path.startswith("/oauth/"):  # the token endpoint
+            return web.json_response({"token_type": "bearer", "expires_in": 1800,
+                                      "access_token": OAUTH_ACCESS_TOKEN,
+                                      "refresh_token": REFRESH_TOKEN})
         parts = request.path.split("/")
         tail = parts[4] if len(parts) > 4 else ""
         if tail.startswith("redirect"):
@@ -151,6 +161,47 @@ async def test_no_error_reachable_from_a_failure_holds_the_token(
     assert TOKEN not in caplog.text
     if path == "redirect":  # not followed: the token never went to the other host
         assert capture.paths == ["/crm/v3/objects/redirect/1"]
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("redirect", APIError),
+    ("drop", TransportError),
+    ("slow", TransportError),
+    ("denied", APIError),
+    ("garbled-read", MalformedResponseError),
+])
+async def test_nor_an_oauth_secret_or_token(
+    capture: Capture, caplog: pytest.LogCaptureFixture, path: str, expected: type[Exception]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="hubengage")
+    oauth = OAuth("client-1", CLIENT_SECRET, REFRESH_TOKEN)
+    async with HubSpot(access_token=oauth, base_url=capture.url, batching=False, timeout=0.5,
+                       retry=RetryConfig(max_attempts=2, initial_backoff=0.001,
+                                         max_backoff=0.001)) as hs:
+        with pytest.raises(HubEngageError) as info:
+            await hs.objects(path).get("1")
+    assert isinstance(info.value, expected)
+    assert oauth.refreshes == 1
+    for error in chain(info.value):
+        text = f"{error!s} {error!r} {vars(error)!r}"
+        for secret in OAUTH_SECRETS:
+            assert secret not in text, f"{type(error).__name__} leaks an OAuth secret"
+    for secret in OAUTH_SECRETS:
+        assert secret not in caplog.text and secret not in f"{oauth!r} {oauth.tokens!r}"
+
+
+async def test_nor_does_a_refresh_that_fails(capture: Capture) -> None:
+    for token_url, expected in (("http://127.0.0.1:9/oauth/v1/token", TransportError),
+                                (capture.url + "/crm/v3/objects/denied", APIError)):
+        oauth = OAuth("client-1", CLIENT_SECRET, REFRESH_TOKEN, token_url=token_url)
+        async with HubSpot(access_token=oauth, base_url=capture.url, batching=False,
+                           retry=RetryConfig(max_attempts=1)) as hs:
+            with pytest.raises(expected) as info:
+                await hs.emails.get("1")
+        for error in chain(info.value):
+            text = f"{error!s} {error!r} {vars(error)!r}"
+            for secret in OAUTH_SECRETS:
+                assert secret not in text, f"{type(error).__name__} leaks an OAuth secret"
 
 
 async def test_nor_does_a_garbled_write_a_refused_connection_or_a_closed_client(

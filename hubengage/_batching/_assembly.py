@@ -1,7 +1,9 @@
 """Batch assembly: queued calls, and the drain that turns a queue's head into one batch.
 
 One :class:`Queue` per (object type, operation, and what a batch body shares: ``idProperty``,
-read properties, archived flag). :func:`drain` takes up to 100 live items from its head,
+read properties, archived flag), and per-call options: calls made through views with different
+options (``hs.with_options(...)``) never share a batch, so each batch is sent under the
+options of every call in it. :func:`drain` takes up to 100 live items from its head,
 leaving behind creates that HubSpot's echo could not tell apart from ones already taken
 (``_matching``), unless HubSpot is known to echo trace ids.
 """
@@ -67,7 +69,11 @@ class Item:
 
 
 def queue_key(call: Call) -> tuple[Any, ...]:
-    """What calls must share to ride in one batch request."""
+    """What calls must share to ride in one batch request (their options included)."""
+    return (*_body_key(call), call.options)
+
+
+def _body_key(call: Call) -> tuple[Any, ...]:
     if call.op is Op.READ:
         return (call.target.name, call.op, call.id_property, call.read_properties,
                 call.archived, call.history)
@@ -81,10 +87,12 @@ def queue_key(call: Call) -> tuple[Any, ...]:
 class Queue:
     """The items of one queue key, and the dispatcher task that sends them."""
 
-    __slots__ = ("dispatcher", "full", "items", "op", "size", "unmatchable")
+    __slots__ = ("dispatcher", "full", "items", "op", "options", "size", "unmatchable")
 
     def __init__(self, call: Call) -> None:
         self.op = call.op
+        #: The per-call options every call in this queue shares (part of its key).
+        self.options = call.options
         #: Inputs per request: HubSpot's batch size, smaller for reads with history.
         self.size = MAX_HISTORY_BATCH_SIZE if call.history else MAX_BATCH_SIZE
         self.unmatchable = call.target.unmatchable

@@ -24,6 +24,7 @@ Invariants this module owns (with its helpers ``_flow``, ``_sequencer``, ``_asse
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 import secrets
@@ -188,7 +189,11 @@ class Batcher:
         if full is not None and len(queue.items) >= queue.size and not full.done():
             full.set_result(None)
         if queue.dispatcher is None:
-            queue.dispatcher = asyncio.get_running_loop().create_task(self._dispatch(queue))
+            # In a context of its own: the dispatcher serves every caller of this queue, so
+            # none of the first caller's context variables (its trace span, a web framework's
+            # request state) may ride along into other callers' batches.
+            queue.dispatcher = asyncio.get_running_loop().create_task(
+                self._dispatch(queue), context=contextvars.Context())
 
     def _finish(self, item: Item) -> None:
         """Forget a finished (or cancelled) item; queue the next call on its record."""
@@ -249,7 +254,7 @@ class Batcher:
                         permits.release()
                         continue
                 try:
-                    reservation = await pipeline.reserve()
+                    reservation = await pipeline.reserve(options=queue.options)
                 except HubEngageError as exc:  # daily quota spent, deadline, closed: fail all
                     permits.release()
                     for item in self._drain(queue, len(queue.items)):
@@ -319,7 +324,7 @@ class Batcher:
                 _ = request.body  # encoded now, not once the slot is there
                 self._waiting.add(asyncio.current_task())
                 try:
-                    reservation = await self._pipeline.reserve()
+                    reservation = await self._pipeline.reserve(options=queue.options)
                 except HubEngageError as exc:  # daily quota spent, deadline, closed
                     for item in batch:
                         self._resolve(item, exc)
@@ -374,7 +379,7 @@ class Batcher:
             if reservation is not None:
                 response = await reservation.send(request)
             else:
-                response = await self._pipeline.send(request)
+                response = await self._pipeline.send(request, options=queue.options)
         except (ValidationError, ConflictError) as exc:
             await self._rejected(queue, batch, exc)
             return

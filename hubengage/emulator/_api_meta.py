@@ -13,15 +13,14 @@ created here is at once part of its type's schema: the store validates writes ag
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from ._caps import MAX_OWNERS_PAGE_SIZE
-from ._common import ApiError, iso_time, validation_error
+from ._common import ApiError, validation_error
 from ._properties import PropertyDef
 from ._store import Store
 
@@ -37,13 +36,16 @@ DEFAULT_OWNERS_PAGE_SIZE = 100
 class MetaApi:
     """Routes and handlers of the properties and owners APIs over one store.
 
-    ``counted_at`` gives the emulator's wall time at which the request being served was
-    counted (a batch answer's ``startedAt``), or None.
+    ``batch_envelope`` and ``read_body`` are the application's (one envelope and one body
+    parser for every API the emulator serves).
     """
 
-    def __init__(self, store: Store, counted_at: Callable[[], float | None]) -> None:
+    def __init__(self, store: Store,
+                 batch_envelope: Callable[[int, list[Any], list[Any]], Result],
+                 read_body: Callable[[web.Request], Awaitable[Any]]) -> None:
         self.store = store
-        self.counted_at = counted_at
+        self._batch = batch_envelope
+        self._body = read_body
 
     # -- routing --------------------------------------------------------------------------
 
@@ -102,31 +104,11 @@ class MetaApi:
         return [p for p in request.path.split("/") if p][index]
 
     @staticmethod
-    async def _body(request: web.Request) -> Any:
-        try:
-            return json.loads(await request.read() or b"null")
-        except ValueError:
-            raise validation_error("Invalid input JSON on line 1") from None
-
-    @staticmethod
     def _inputs(body: Any) -> list[Any]:
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
             raise validation_error("inputs must be an array of objects", field=["inputs"])
         return inputs
-
-    def _batch(self, success: int, results: list[Any], errors: list[Any]) -> Result:
-        """The batch envelope (S-PROPS ``BatchResponseProperty[WithErrors]``)."""
-        completed = self.store.wall()
-        counted = self.counted_at()
-        started = completed if counted is None else min(counted, completed)
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-        body["startedAt"] = iso_time(started)
-        body["completedAt"] = iso_time(completed)
-        return (207 if errors else success), body
 
     @staticmethod
     def _item_error(exc: ApiError, name: str) -> dict[str, Any]:

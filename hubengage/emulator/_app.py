@@ -1,10 +1,13 @@
 """The emulator's HTTP face: routing, auth, rate limits, faults, and each endpoint's framing.
 
 One aiohttp handler serves every path so that the steps every request takes are in one
-place and in HubSpot's order: correlation id → route → auth (401) → rate limits (429, counted
-at arrival) → request faults → ``latency`` → the endpoint (its writes are stored) → response
-faults (a successful batch response corrupted) → the rate-limit headers. Data rules are in
-``_store``.
+place and in HubSpot's order: correlation id → route → auth (401; an OAuth access token past
+its lifetime gets the expired-token 401, ``_oauth``) → rate limits (429, counted at arrival;
+in the windows of the token, or of the OAuth grant every token refreshed from it shares)
+→ request faults → ``latency`` → the endpoint (its writes are stored) → response faults (a
+successful batch response corrupted) → the rate-limit headers. Data rules are in ``_store``.
+The OAuth token endpoint (``POST /oauth/.../token``) is served before routing: it takes no
+bearer token and no rate limit.
 
 Time: a request admitted by the rate limits is stamped twice when it is counted: its
 monotonic time goes into the token's window and its arrivals record (``arrivals``, the
@@ -44,6 +47,7 @@ from ._api_v4 import V4Api
 from ._caps import MAX_HISTORY_BATCH_READ, MAX_HISTORY_PAGE_SIZE, MAX_HISTORY_PROPERTIES
 from ._common import ApiError, iso_time, not_found, validation_error
 from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
+from ._oauth import OAUTH_TOKEN_ENDPOINT, OAUTH_TOKEN_PATHS, OAuthServer
 from ._store import Record, Store
 
 __all__ = ["ARRIVALS_CAP", "EmulatorApp", "token_hash"]
@@ -126,14 +130,16 @@ class EmulatorApp:
         self.config = config
         self.store = Store(config)
         self.v4 = V4Api(self.store, config, self.batch_envelope, self._body)
-        self.meta = MetaApi(self.store, _COUNTED_AT.get)
+        self.meta = MetaApi(self.store, self.batch_envelope, self._body)
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.oauth = OAuthServer(config)
         self.reset()
 
     def reset(self) -> None:
         """Forget records, windows, counters, arrivals and pending injected faults."""
         self.store.reset()
+        self.oauth.reset()
         self.burst: dict[str, collections.deque[float]] = {}
         self.search_windows: dict[str, collections.deque[float]] = {}
         self.daily_used = 0
@@ -179,7 +185,9 @@ class EmulatorApp:
         times.append((now, policy))
 
     def arrivals_of(self, token: str) -> dict[str, list[Any]]:
-        """``{"counted": [t, …], "rejected": [{"t": t, "policy": …}, …]}`` for one token."""
+        """``{"counted": [t, …], "rejected": [{"t": t, "policy": …}, …]}`` for one token (an
+        OAuth access token: its grant's, which every token of the grant shares)."""
+        token = self.oauth.budget_key(token)
         return {
             "counted": list(self.counted.get(token, ())),
             "rejected": [{"t": t, "policy": policy} for t, policy in self.rejected.get(token, ())],
@@ -208,6 +216,8 @@ class EmulatorApp:
         path = request.path
         if path.startswith("/__emulator__/"):
             return self._control(request, path, correlation_id)
+        if path in OAUTH_TOKEN_PATHS and request.method == "POST":
+            return await self._oauth_token(request, correlation_id)
         route = self._route(request.method, path)
         if route is None:
             return _json(404, {"status": "error", "message": "resource not found",
@@ -221,6 +231,13 @@ class EmulatorApp:
             response = _json(401, body, correlation_id)
             response.headers["x-hubspot-auth-failure"] = "401 Unauthorized"
             return response
+        expired = self.oauth.expired_for(token)
+        if expired is not None:
+            return self._expired(endpoint, expired, correlation_id)
+        # Whose windows this request counts in: an OAuth token's grant (HubSpot's limits are
+        # per app and account, so every token refreshed from one grant shares them), else
+        # the token's own.
+        token = self.oauth.budget_key(token)
         is_search = endpoint == "search"
         limited = self._rate_limit(token, is_search, correlation_id)
         if limited is not None:
@@ -326,9 +343,57 @@ class EmulatorApp:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
-        if self.config.tokens and token not in self.config.tokens:
+        if self.config.tokens and token not in self.config.tokens and not self.oauth.issued(
+                token):
             return None
         return token
+
+    def _expired(self, endpoint: str, ago: float, correlation_id: str) -> web.Response:
+        """HubSpot's 401 for an expired OAuth access token (§4); not counted against any
+        limit, like every 401."""
+        self.requests[f"{endpoint} 401"] += 1
+        body = self.oauth.expired_body(ago, self.store.wall())
+        body["correlationId"] = correlation_id
+        response = _json(401, body, correlation_id)
+        response.headers["x-hubspot-auth-failure"] = "401 Unauthorized"
+        return response
+
+    async def _oauth_token(self, request: web.Request,
+                           correlation_id: str) -> web.StreamResponse:
+        """``POST /oauth/{v1,v3,2026-03}/token`` (``_oauth``): no bearer token, no rate
+        limit; only faults aimed at it (``@oauth/token``) apply."""
+        endpoint = OAUTH_TOKEN_ENDPOINT
+        fault = self._oauth_fault()
+        if fault is not None and not fault.startswith("commit-") and fault != "slow":
+            return self._fail(request, endpoint, fault, "", correlation_id)
+        if fault == "slow":
+            await asyncio.sleep(self.config.slow_delay)
+        form = await request.post()
+        status, body = self.oauth.exchange(
+            {key: value for key, value in form.items() if isinstance(value, str)})
+        if fault is not None and fault.startswith("commit-"):
+            return self._fail(request, endpoint, fault.split("-")[-1], "", correlation_id)
+        self.requests[f"{endpoint} {status}"] += 1
+        return _json(status, body, correlation_id)
+
+    def _oauth_fault(self) -> str | None:
+        """A request fault aimed at the token endpoint by name (untargeted faults are the
+        CRM API's)."""
+        for entry in self.injected:
+            kind, remaining, where = entry
+            if (kind in REQUEST_FAULT_KINDS and remaining > 0 and where is not None
+                    and Fault(kind, 1.0, where).matches(OAUTH_TOKEN_ENDPOINT)):
+                entry[1] -= 1
+                self.faults_injected[kind] += 1
+                return str(kind)
+        rng = self.store.rng
+        for fault in self.config.faults:
+            if (fault.kind in REQUEST_FAULT_KINDS and fault.endpoint is not None
+                    and fault.matches(OAUTH_TOKEN_ENDPOINT)
+                    and rng.random() < fault.probability):
+                self.faults_injected[fault.kind] += 1
+                return fault.kind
+        return None
 
     # -- rate limits ----------------------------------------------------------------------
 
@@ -564,6 +629,8 @@ class EmulatorApp:
         if path == "/__emulator__/reset" and request.method == "POST":
             self.reset()
             return _json(200, {"status": "reset"}, correlation_id)
+        if path == "/__emulator__/oauth/expire" and request.method == "POST":
+            return _json(200, {"expired": self.oauth.expire_all()}, correlation_id)
         return _json(404, {"status": "error", "message": "resource not found"}, correlation_id)
 
     # -- helpers --------------------------------------------------------------------------

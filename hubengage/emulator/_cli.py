@@ -16,6 +16,9 @@ import textwrap
 from collections.abc import Sequence
 
 from ._config import (
+    DEFAULT_OAUTH_CLIENT_ID,
+    DEFAULT_OAUTH_CLIENT_SECRET,
+    OAUTH_TOKEN_LIFETIME,
     REQUEST_FAULT_KINDS,
     RESPONSE_FAULT_KINDS,
     EmulatorConfig,
@@ -60,6 +63,22 @@ def _nonnegative_seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be at least 0: {text!r}")
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    """``argparse`` type for a finite number of seconds, more than 0."""
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+    return value
+
+
+def _oauth_client(text: str) -> tuple[str, str]:
+    """``argparse`` type for ``CLIENT_ID:CLIENT_SECRET``."""
+    client_id, sep, secret = text.partition(":")
+    if not sep or not client_id.strip() or not secret.strip():
+        raise argparse.ArgumentTypeError("expected CLIENT_ID:CLIENT_SECRET")
+    return client_id.strip(), secret.strip()
 
 
 def _association_limit(text: str) -> tuple[str, int]:
@@ -206,6 +225,23 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels-on-engagements", action="store_true",
                         help="allow association labels on engagement types (HubSpot documents "
                              "them for contacts, companies, deals and tickets only)")
+    parser.add_argument("--oauth-client", type=_oauth_client, default=None,
+                        metavar="ID:SECRET",
+                        help="the OAuth app's client id and secret the token endpoint "
+                             "(POST /oauth/2026-03/token, /oauth/v3/token, /oauth/v1/token) "
+                             f"accepts (default {DEFAULT_OAUTH_CLIENT_ID}:"
+                             f"{DEFAULT_OAUTH_CLIENT_SECRET})")
+    parser.add_argument("--oauth-refresh-token", action="append", default=[], metavar="T",
+                        help="accepted refresh token, one per installed account (repeatable; "
+                             "default: any non-empty)")
+    parser.add_argument("--oauth-token-lifetime", type=_positive_seconds,
+                        default=OAUTH_TOKEN_LIFETIME, metavar="SECONDS",
+                        help="seconds an access token issued by the token endpoint lives; "
+                             "afterwards requests carrying it get the expired-token 401 "
+                             "(default 1800, HubSpot's 30 minutes)")
+    parser.add_argument("--oauth-rotate-refresh-tokens", action="store_true",
+                        help="answer every refresh with a new refresh token and refuse the "
+                             "one used (default: the refresh token stays the same)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +265,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         unique[type_name] = (*unique.get(type_name, ()), prop)
     burst, burst_interval = args.burst
     search, search_interval = args.search
+    client_id, client_secret = args.oauth_client or (DEFAULT_OAUTH_CLIENT_ID,
+                                                     DEFAULT_OAUTH_CLIENT_SECRET)
     return EmulatorConfig(
         host=args.host,
         port=args.port,
@@ -261,6 +299,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         required_crm_properties=not args.no_required_crm_properties,
         seed_records=not args.no_seed,
         seed_contacts=args.seed_contacts,
+        oauth_client_id=client_id,
+        oauth_client_secret=client_secret,
+        oauth_refresh_tokens=tuple(args.oauth_refresh_token),
+        oauth_token_lifetime=args.oauth_token_lifetime,
+        oauth_rotate_refresh_tokens=args.oauth_rotate_refresh_tokens,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
-from attrs.validators import ge, in_, le
+from attrs.validators import ge, gt, in_, le
 
 from .._constants import (
     BURST_INTERVAL_SECONDS,
@@ -25,7 +25,10 @@ from ._owners import Owner, parse_owner
 from ._properties import PropertySpec, parse_property
 
 __all__ = [
+    "DEFAULT_OAUTH_CLIENT_ID",
+    "DEFAULT_OAUTH_CLIENT_SECRET",
     "FAULT_KINDS",
+    "OAUTH_TOKEN_LIFETIME",
     "REQUEST_FAULT_KINDS",
     "RESPONSE_FAULT_KINDS",
     "EmulatorConfig",
@@ -86,6 +89,12 @@ class Fault:
             or endpoint.startswith(self.endpoint + "/")
         )
 
+
+#: The emulator's OAuth app, unless configured (``EmulatorConfig.oauth_client_id`` / ``_secret``).
+DEFAULT_OAUTH_CLIENT_ID = "hubengage-emulator-client-id"
+DEFAULT_OAUTH_CLIENT_SECRET = "hubengage-emulator-client-secret"
+#: Seconds an issued access token lives: HubSpot's 30 minutes (§9).
+OAUTH_TOKEN_LIFETIME = 1800.0
 
 T = TypeVar("T")
 
@@ -173,6 +182,15 @@ class EmulatorConfig:
     (``v4_numeric_ids``), else strings as the spec types them. User labels can be created
     between contacts, companies, deals and tickets only, unless ``labels_on_engagements``.
 
+    OAuth (§9; ``_oauth``): the token endpoint (``POST /oauth/v1/token``, ``/oauth/v3/token``,
+    ``/oauth/2026-03/token``) refreshes for the app ``oauth_client_id`` /
+    ``oauth_client_secret`` any refresh token (empty ``oauth_refresh_tokens``) or only the
+    listed ones; each refresh token is one installed account whose access tokens share one
+    set of rate windows. An access token it issues expires ``oauth_token_lifetime`` seconds
+    later (1800, HubSpot's 30 minutes; fractions allowed for tests), after which requests
+    carrying it get HubSpot's 401 ``EXPIRED_AUTHENTICATION``. ``oauth_rotate_refresh_tokens``
+    answers every refresh with a new refresh token and refuses the old one.
+
     Time: ``latency`` (seconds, default 0) is server time spent on every ``/crm`` request
     after it was authenticated and counted against the rate limits and before it is
     processed (a 401 or a rate-limit 429 answers at once; a request fault that fails at
@@ -216,6 +234,12 @@ class EmulatorConfig:
     v4_error_context: bool = False
     v4_numeric_ids: bool = True
     labels_on_engagements: bool = False
+    oauth_client_id: str = DEFAULT_OAUTH_CLIENT_ID
+    oauth_client_secret: str = DEFAULT_OAUTH_CLIENT_SECRET
+    oauth_refresh_tokens: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    oauth_token_lifetime: float = attrs.field(
+        default=OAUTH_TOKEN_LIFETIME, converter=float, validator=[_finite, gt(0.0)])
+    oauth_rotate_refresh_tokens: bool = False
 
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")

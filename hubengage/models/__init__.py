@@ -18,6 +18,7 @@ from .._enums import (
 )
 from ._account import Owner, Property, PropertyOption
 from ._associations import AssociatedRecord, Association, AssociationCategory, AssociationLabel
+from ._converter import PropertyModel
 from ._engagements import Call, Communication, Email, Meeting, Note, PostalMail, Task
 from ._headers import EmailAddress, EmailHeaders
 from ._records import AssociatedId, CrmObject, PropertyVersion
@@ -45,6 +46,7 @@ __all__ = [
     "Owner",
     "PostalMail",
     "Property",
+    "PropertyModel",
     "PropertyOption",
     "PropertyVersion",
     "Task",

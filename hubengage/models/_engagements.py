@@ -21,14 +21,23 @@ from attrs import validators
 from .._constants import MAX_NOTE_BODY_CHARS
 from .._enums import (
     CallDirection,
+    CallDirectionValue,
     CallStatus,
+    CallStatusValue,
     CommunicationChannel,
+    CommunicationChannelValue,
     EmailDirection,
+    EmailDirectionValue,
     EmailStatus,
+    EmailStatusValue,
     MeetingOutcome,
+    MeetingOutcomeValue,
     TaskPriority,
+    TaskPriorityValue,
     TaskStatus,
+    TaskStatusValue,
     TaskType,
+    TaskTypeValue,
 )
 from .._errors import invalid_input
 from .._objecttypes import resolve_object_type
@@ -49,21 +58,69 @@ __all__ = ["Call", "Communication", "Email", "Meeting", "Note", "PostalMail", "T
 
 E = TypeVar("E", bound=enum.Enum)
 
-
-def _enum(cls: type[E], name: str) -> Callable[[Any], E | None]:
-    def convert(value: Any) -> E | None:
-        return None if value is None else enum_member(cls, value, field=name)
-
-    return convert
+#: What a timestamp field accepts: an aware datetime, epoch milliseconds, or ISO 8601 text.
+Timestamp = datetime | int | str
 
 
-def _stamp(name: str, *, optional: bool = False) -> Callable[[Any], datetime | None]:
-    def convert(value: Any) -> datetime | None:
-        if value is None and optional:
-            return None
-        return to_timestamp(value, field=name)
+def _optional_enum(cls: type[E], value: object, name: str) -> E | None:
+    return None if value is None else enum_member(cls, value, field=name)
 
-    return convert
+
+# Converters are named functions with typed parameters: type checkers (mypy's attrs plugin,
+# pyright) read a field's accepted forms from its converter's parameter.
+
+
+def _timestamp(value: Timestamp) -> datetime:
+    return to_timestamp(value, field="timestamp")
+
+
+def _start_time(value: Timestamp | None) -> datetime | None:
+    return None if value is None else to_timestamp(value, field="start_time")
+
+
+def _end_time(value: Timestamp | None) -> datetime | None:
+    return None if value is None else to_timestamp(value, field="end_time")
+
+
+def _email_direction(value: EmailDirection | EmailDirectionValue) -> EmailDirection:
+    return enum_member(EmailDirection, value, field="direction")
+
+
+def _email_status(value: EmailStatus | EmailStatusValue | None) -> EmailStatus | None:
+    return _optional_enum(EmailStatus, value, "status")
+
+
+def _channel(value: CommunicationChannel | CommunicationChannelValue) -> CommunicationChannel:
+    return enum_member(CommunicationChannel, value, field="channel")
+
+
+def _call_direction(value: CallDirection | CallDirectionValue | None) -> CallDirection | None:
+    return _optional_enum(CallDirection, value, "direction")
+
+
+def _call_status(value: CallStatus | CallStatusValue | None) -> CallStatus | None:
+    return _optional_enum(CallStatus, value, "status")
+
+
+def _outcome(value: MeetingOutcome | MeetingOutcomeValue | None) -> MeetingOutcome | None:
+    return _optional_enum(MeetingOutcome, value, "outcome")
+
+
+def _task_status(value: TaskStatus | TaskStatusValue | None) -> TaskStatus | None:
+    return _optional_enum(TaskStatus, value, "status")
+
+
+def _priority(value: TaskPriority | TaskPriorityValue | None) -> TaskPriority | None:
+    return _optional_enum(TaskPriority, value, "priority")
+
+
+def _task_type(value: TaskType | TaskTypeValue | None) -> TaskType | None:
+    return _optional_enum(TaskType, value, "task_type")
+
+
+def _prop(name: str) -> dict[str, str]:
+    """The metadata of a model field that maps to HubSpot property ``name``."""
+    return {"property": name}
 
 
 def _extra(value: Mapping[str, Any]) -> dict[str, str]:
@@ -80,12 +137,6 @@ def _sendable(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A number ``to_properties`` can send (``property_value`` names the field otherwise)."""
     if value is not None and type(value) is not int:
         property_value(value, field=attribute.name)
-
-
-def _prop(name: str, **kwargs: Any) -> Any:
-    """A model field that maps to HubSpot property ``name`` (by default optional: None)."""
-    kwargs.setdefault("default", None)
-    return attrs.field(metadata={"property": name}, **kwargs)
 
 
 def _allowed(object_type: str, prop: str) -> frozenset[str]:
@@ -110,11 +161,10 @@ class _Engagement(PropertyModel):
     """The fields every engagement has; each model adds its own."""
 
     #: ``hs_timestamp`` (required): when the engagement happened (a task's due date).
-    timestamp: datetime = _prop(
-        "hs_timestamp", default=attrs.NOTHING, converter=_stamp("timestamp")
-    )
-    owner_id: str | None = _prop("hubspot_owner_id")
-    attachment_ids: tuple[str, ...] = _prop("hs_attachment_ids", default=(), converter=to_ids)
+    timestamp: datetime = attrs.field(metadata=_prop("hs_timestamp"), converter=_timestamp)
+    owner_id: str | None = attrs.field(default=None, metadata=_prop("hubspot_owner_id"))
+    attachment_ids: tuple[str, ...] = attrs.field(
+        default=(), metadata=_prop("hs_attachment_ids"), converter=to_ids)
     extra: Mapping[str, str] = attrs.field(factory=dict, converter=_extra, validator=_check_extra)
 
 
@@ -127,14 +177,14 @@ class Email(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "emails"
 
-    direction: EmailDirection = _prop(
-        "hs_email_direction", default=attrs.NOTHING, converter=_enum(EmailDirection, "direction")
-    )
-    subject: str | None = _prop("hs_email_subject")
-    text: str | None = _prop("hs_email_text")
-    html: str | None = _prop("hs_email_html")
-    status: EmailStatus | None = _prop("hs_email_status", converter=_enum(EmailStatus, "status"))
-    headers: EmailHeaders | None = _prop("hs_email_headers")
+    direction: EmailDirection = attrs.field(metadata=_prop("hs_email_direction"),
+                                            converter=_email_direction)
+    subject: str | None = attrs.field(default=None, metadata=_prop("hs_email_subject"))
+    text: str | None = attrs.field(default=None, metadata=_prop("hs_email_text"))
+    html: str | None = attrs.field(default=None, metadata=_prop("hs_email_html"))
+    status: EmailStatus | None = attrs.field(
+        default=None, metadata=_prop("hs_email_status"), converter=_email_status)
+    headers: EmailHeaders | None = attrs.field(default=None, metadata=_prop("hs_email_headers"))
 
 
 @attrs.frozen(kw_only=True)
@@ -143,7 +193,7 @@ class PostalMail(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "postal_mail"
 
-    body: str | None = _prop("hs_postal_mail_body")
+    body: str | None = attrs.field(default=None, metadata=_prop("hs_postal_mail_body"))
 
 
 @attrs.frozen(kw_only=True)
@@ -152,16 +202,12 @@ class Communication(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "communications"
 
-    channel: CommunicationChannel = _prop(
-        "hs_communication_channel_type",
-        default=attrs.NOTHING,
-        converter=_enum(CommunicationChannel, "channel"),
-    )
-    body: str | None = _prop("hs_communication_body")
+    channel: CommunicationChannel = attrs.field(
+        metadata=_prop("hs_communication_channel_type"), converter=_channel)
+    body: str | None = attrs.field(default=None, metadata=_prop("hs_communication_body"))
     #: HubSpot requires ``CRM`` here.
-    logged_from: str | None = _prop(
-        "hs_communication_logged_from",
-        default="CRM",
+    logged_from: str | None = attrs.field(
+        default="CRM", metadata=_prop("hs_communication_logged_from"),
         validator=_one_of(_allowed("communications", "hs_communication_logged_from")),
     )
 
@@ -172,17 +218,18 @@ class Call(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "calls"
 
-    title: str | None = _prop("hs_call_title")
-    body: str | None = _prop("hs_call_body")
-    direction: CallDirection | None = _prop(
-        "hs_call_direction", converter=_enum(CallDirection, "direction")
-    )
-    status: CallStatus | None = _prop("hs_call_status", converter=_enum(CallStatus, "status"))
-    duration_ms: int | None = _prop("hs_call_duration", validator=_sendable)
-    from_number: str | None = _prop("hs_call_from_number")
-    to_number: str | None = _prop("hs_call_to_number")
-    recording_url: str | None = _prop("hs_call_recording_url")
-    disposition: str | None = _prop("hs_call_disposition")
+    title: str | None = attrs.field(default=None, metadata=_prop("hs_call_title"))
+    body: str | None = attrs.field(default=None, metadata=_prop("hs_call_body"))
+    direction: CallDirection | None = attrs.field(
+        default=None, metadata=_prop("hs_call_direction"), converter=_call_direction)
+    status: CallStatus | None = attrs.field(
+        default=None, metadata=_prop("hs_call_status"), converter=_call_status)
+    duration_ms: int | None = attrs.field(
+        default=None, metadata=_prop("hs_call_duration"), validator=_sendable)
+    from_number: str | None = attrs.field(default=None, metadata=_prop("hs_call_from_number"))
+    to_number: str | None = attrs.field(default=None, metadata=_prop("hs_call_to_number"))
+    recording_url: str | None = attrs.field(default=None, metadata=_prop("hs_call_recording_url"))
+    disposition: str | None = attrs.field(default=None, metadata=_prop("hs_call_disposition"))
 
 
 @attrs.frozen(kw_only=True)
@@ -191,20 +238,18 @@ class Meeting(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "meetings"
 
-    title: str | None = _prop("hs_meeting_title")
-    body: str | None = _prop("hs_meeting_body")
-    internal_notes: str | None = _prop("hs_internal_meeting_notes")
-    external_url: str | None = _prop("hs_meeting_external_url")
-    location: str | None = _prop("hs_meeting_location")
-    start_time: datetime | None = _prop(
-        "hs_meeting_start_time", converter=_stamp("start_time", optional=True)
-    )
-    end_time: datetime | None = _prop(
-        "hs_meeting_end_time", converter=_stamp("end_time", optional=True)
-    )
-    outcome: MeetingOutcome | None = _prop(
-        "hs_meeting_outcome", converter=_enum(MeetingOutcome, "outcome")
-    )
+    title: str | None = attrs.field(default=None, metadata=_prop("hs_meeting_title"))
+    body: str | None = attrs.field(default=None, metadata=_prop("hs_meeting_body"))
+    internal_notes: str | None = attrs.field(
+        default=None, metadata=_prop("hs_internal_meeting_notes"))
+    external_url: str | None = attrs.field(default=None, metadata=_prop("hs_meeting_external_url"))
+    location: str | None = attrs.field(default=None, metadata=_prop("hs_meeting_location"))
+    start_time: datetime | None = attrs.field(
+        default=None, metadata=_prop("hs_meeting_start_time"), converter=_start_time)
+    end_time: datetime | None = attrs.field(
+        default=None, metadata=_prop("hs_meeting_end_time"), converter=_end_time)
+    outcome: MeetingOutcome | None = attrs.field(
+        default=None, metadata=_prop("hs_meeting_outcome"), converter=_outcome)
 
 
 @attrs.frozen(kw_only=True)
@@ -213,8 +258,8 @@ class Note(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "notes"
 
-    body: str | None = _prop(
-        "hs_note_body",
+    body: str | None = attrs.field(
+        default=None, metadata=_prop("hs_note_body"),
         validator=invalid_input(
             validators.optional(validators.max_len(MAX_NOTE_BODY_CHARS)),
             message=lambda _: f"longer than {MAX_NOTE_BODY_CHARS:,} characters",
@@ -228,10 +273,11 @@ class Task(_Engagement):
 
     OBJECT_TYPE: ClassVar[str] = "tasks"
 
-    subject: str | None = _prop("hs_task_subject")
-    body: str | None = _prop("hs_task_body")
-    status: TaskStatus | None = _prop("hs_task_status", converter=_enum(TaskStatus, "status"))
-    priority: TaskPriority | None = _prop(
-        "hs_task_priority", converter=_enum(TaskPriority, "priority")
-    )
-    task_type: TaskType | None = _prop("hs_task_type", converter=_enum(TaskType, "task_type"))
+    subject: str | None = attrs.field(default=None, metadata=_prop("hs_task_subject"))
+    body: str | None = attrs.field(default=None, metadata=_prop("hs_task_body"))
+    status: TaskStatus | None = attrs.field(
+        default=None, metadata=_prop("hs_task_status"), converter=_task_status)
+    priority: TaskPriority | None = attrs.field(
+        default=None, metadata=_prop("hs_task_priority"), converter=_priority)
+    task_type: TaskType | None = attrs.field(
+        default=None, metadata=_prop("hs_task_type"), converter=_task_type)
