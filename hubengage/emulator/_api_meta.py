@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from ._caps import MAX_OWNERS_PAGE_SIZE
 from ._common import ApiError, validation_error
+from ._http import archived_query, with_next_page
 from ._properties import PropertyDef
 from ._store import Store
 
-__all__ = ["MetaApi", "archived_query"]
+__all__ = ["MetaApi"]
 
 Result = tuple[int, Any]
 Handler = Callable[[web.Request], Any]
@@ -260,13 +260,7 @@ class MetaApi:
         page, next_after = self.store.owners.page(
             email=request.query.get("email") or None, archived=archived_query(request),
             after=request.query.get("after") or None, limit=limit)
-        body: dict[str, Any] = {"results": [o.wire() for o in page]}
-        if next_after is not None:
-            query = [(k, v) for k, v in request.query.items() if k != "after"]
-            query.append(("after", next_after))
-            link = f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
-            body["paging"] = {"next": {"after": next_after, "link": link}}
-        return 200, body
+        return 200, with_next_page(request, {"results": [o.wire() for o in page]}, next_after)
 
     async def get_owner(self, request: web.Request) -> Result:
         """``GET /crm/v3/owners/{ownerId}?idProperty=id|userId&archived=``: 200 or 404."""
@@ -284,12 +278,6 @@ class MetaApi:
             raise ApiError(404, "OBJECT_NOT_FOUND", f"Owner {key} not found",
                            context={"id": [key]})
         return 200, owner.wire()
-
-
-def archived_query(request: web.Request) -> bool:
-    """The ``archived`` query parameter: ``true`` in any case (HubSpot's Python SDK sends
-    ``True``; §9, I-PY64); anything else, or none, is false."""
-    return request.query.get("archived", "").strip().lower() == "true"
 
 
 def _csv(request: web.Request, name: str) -> set[str] | None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -32,6 +31,7 @@ from .._constants import (
 from ._associations import CATEGORIES, AssociationType, Spec
 from ._common import ApiError, not_found, validation_error
 from ._config import EmulatorConfig
+from ._http import with_next_page
 from ._store import Record, Store, parse_spec
 
 __all__ = ["ENDPOINTS", "V4Api"]
@@ -265,13 +265,7 @@ class V4Api:
                 f"limit must be an integer from 1 to {MAX_ASSOCIATIONS_PAGE_SIZE}",
                 limit=[raw])
         results, after = self._targets(rec, to_t.name, request.query.get("after"), int(raw))
-        body: dict[str, Any] = {"results": results}
-        if after is not None:
-            query = [(k, v) for k, v in request.query.items() if k != "after"]
-            query.append(("after", after))
-            link = f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
-            body["paging"] = {"next": {"after": after, "link": link}}
-        return 200, body
+        return 200, with_next_page(request, {"results": results}, after)
 
     async def put_default(self, a: str, rid: str, b: str, to_id: str,
                           request: web.Request) -> Result:

@@ -36,17 +36,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from .._constants import MAX_BATCH_SIZE, MAX_LIST_PAGE_SIZE
 from .._objecttypes import resolve_object_type
-from ._api_meta import MetaApi, archived_query
+from ._api_meta import MetaApi
 from ._api_v4 import V4Api
 from ._caps import MAX_HISTORY_BATCH_READ, MAX_HISTORY_PAGE_SIZE, MAX_HISTORY_PROPERTIES
 from ._common import ApiError, iso_time, not_found, validation_error
 from ._config import REQUEST_FAULT_KINDS, RESPONSE_FAULT_KINDS, EmulatorConfig, Fault
+from ._http import archived_query, with_next_page
 from ._oauth import OAUTH_TOKEN_ENDPOINT, OAUTH_TOKEN_PATHS, OAuthServer
 from ._store import Record, Store
 
@@ -757,12 +757,7 @@ class EmulatorApp:
                                properties_with_history=history)
             for r in page
         ]}
-        if next_id is not None:
-            query = [(k, v) for k, v in request.query.items() if k != "after"]
-            query.append(("after", next_id))
-            link = f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
-            body["paging"] = {"next": {"after": next_id, "link": link}}
-        return 200, body
+        return 200, with_next_page(request, body, next_id)
 
     async def search(self, request: web.Request) -> Result:
         """``POST /crm/v3/objects/{t}/search``."""
