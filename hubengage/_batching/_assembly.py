@@ -59,7 +59,8 @@ class Item:
         # What the multi-status decoder reads (``SentInput``).
         self.key = call.key
         self.properties = call.properties
-        self.to_id = call.to_id
+        link = call.link
+        self.to_id = link.to_id if link is not None else None
         #: The create's fingerprint (``_matching``), computed when a batch needs it.
         self.fingerprint: Fingerprint | None = None
 
@@ -70,18 +71,17 @@ class Item:
 
 def queue_key(call: Call) -> tuple[Any, ...]:
     """What calls must share to ride in one batch request (their options included)."""
-    return (*_body_key(call), call.options)
-
-
-def _body_key(call: Call) -> tuple[Any, ...]:
-    if call.op is Op.READ:
-        return (call.target.name, call.op, call.id_property, call.read_properties,
-                call.archived, call.history)
-    if call.op is Op.UPDATE or call.op is Op.UPSERT:
-        return (call.target.name, call.op, call.id_property)
-    if call.link is not None:  # one v4 endpoint per pair of types and typed-or-not
-        return (call.target.name, call.op, call.link.to.name, call.link.types is None)
-    return (call.target.name, call.op)
+    op = call.op
+    if op is Op.CREATE or op is Op.ARCHIVE:  # the hot path
+        return (call.target.name, op, call.options)
+    if op is Op.READ:
+        return (call.target.name, op, call.id_property, call.read_properties,
+                call.archived, call.history, call.options)
+    if op is Op.UPDATE or op is Op.UPSERT:
+        return (call.target.name, op, call.id_property, call.options)
+    link = call.link
+    assert link is not None  # one v4 endpoint per pair of types and typed-or-not
+    return (call.target.name, op, link.to.name, link.types is None, call.options)
 
 
 class Queue:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -24,6 +25,8 @@ __all__ = [
 
 
 _fromisoformat = datetime.fromisoformat
+#: A record read without ``properties_with_history`` (one shared, read-only empty mapping).
+_NO_HISTORY: Mapping[str, Any] = MappingProxyType({})
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -102,7 +105,7 @@ class CrmObject:
     new: bool | None = None
     possible_duplicate: bool = False
     properties_with_history: Mapping[str, tuple[PropertyVersion, ...]] = attrs.field(
-        factory=dict)
+        default=_NO_HISTORY)
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> CrmObject:
@@ -125,9 +128,10 @@ def structure_crm_object(raw: Mapping[str, Any], _: Any = None) -> CrmObject:
                 for r in results
                 if isinstance(r, Mapping)
             )
-    history: dict[str, tuple[PropertyVersion, ...]] = {}
+    history: Mapping[str, tuple[PropertyVersion, ...]] = _NO_HISTORY
     raw_history = raw.get("propertiesWithHistory")
     if raw_history and isinstance(raw_history, Mapping):
+        history = {}
         for name, versions in raw_history.items():
             if isinstance(versions, list):
                 history[str(name)] = tuple(PropertyVersion.from_wire(v) for v in versions
