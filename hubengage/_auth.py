@@ -42,15 +42,19 @@ token). The token request goes straight through the inner transport, outside the
 wrong client secret) ends the call with :class:`AuthenticationError`, not retried; a refresh
 that got no answer (connection failure, timeout, a 5xx or a garbled body) ends the attempt
 with a :class:`TransportError` saying nothing was sent, which the pipeline retries like any
-connection failure. No token or secret is in any message, repr or exception chain: the
-errors are built from HubSpot's answer and raised outside the handlers that caught the
-transport's failure.
+connection failure. A refresh made ahead of expiry that fails either way while the token in
+hand is still valid fails nothing: it is logged (WARNING) and that token is sent (the next
+request tries again). A request with a timeout of its own (``hs.with_options(timeout=...)``)
+waits for a token at most that long, then ends its attempt with
+:class:`TransportTimeoutError` (nothing sent); the refresh goes on for the others. No token
+or secret is in any message, repr or exception chain: the errors are built from HubSpot's
+answer and raised outside the handlers that caught the transport's failure.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextvars
 import inspect
 import json
 import logging
@@ -59,12 +63,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
-from ._errors import AuthenticationError, InvalidInputError, TransportError
+from ._errors import (
+    AuthenticationError,
+    InvalidInputError,
+    TransportError,
+    TransportTimeoutError,
+)
 from ._transport import Request, Response, Transport
 
 __all__ = [
@@ -94,6 +103,8 @@ DEFAULT_REFRESH_MARGIN = 60.0
 EXPIRED_CATEGORY = "EXPIRED_AUTHENTICATION"
 #: The label of the token request in stats, logs and ``MockTransport.requests``.
 TOKEN_ENDPOINT = "oauth/token"
+
+_T = TypeVar("_T")
 
 #: Sends one request through the transport below the auth layer.
 Send: TypeAlias = Callable[[Request], Awaitable[Response]]
@@ -276,9 +287,6 @@ class OAuth(TokenSource):
         self._margin = float(refresh_margin)
         self._clock: Callable[[], float] = clock or time.time
         self._task: asyncio.Task[str] | None = None
-        #: Names this installed account's budget without holding a secret.
-        self._identity = "oauth:" + hashlib.sha256(
-            f"{client_id}\0{refresh_token}".encode()).hexdigest()
         #: How many refreshes succeeded (for tests and dashboards).
         self.refreshes = 0
 
@@ -297,10 +305,11 @@ class OAuth(TokenSource):
                            expires_in=expires_in, expires_at=expires_at)
 
     @property
-    def budget_identity(self) -> str:
-        """A hash of the app and the refresh token it was made with: one installed account
-        (a refresh token HubSpot rotates keeps the first one's identity)."""
-        return self._identity
+    def budget_identity(self) -> str | None:
+        """None: a refresh token HubSpot may rotate cannot name the installed account across
+        processes (one started from a rotated token would get another budget), so a shared
+        budget needs ``rate_limit_key=`` (e.g. the account's portal id)."""
+        return None
 
     def due(self) -> bool:
         """True when the access token is missing or within the refresh margin of expiry."""
@@ -313,11 +322,31 @@ class OAuth(TokenSource):
         return self._clock() >= self._expires_at - margin
 
     async def token(self, send: Send) -> str:
-        """The access token, refreshed first when it is due."""
+        """The access token, refreshed first when it is due.
+
+        A refresh made ahead of expiry (inside the refresh margin) that fails while the
+        token in hand has not expired yet is logged (WARNING) and that token is used: the
+        next request tries the refresh again, and only once the token has expired does a
+        failed refresh fail the call.
+        """
         current = self._access_token
         if current is not None and not self.due():
             return current
-        return await self._refreshed(current, send)
+        failure: TransportError | AuthenticationError | None = None
+        try:
+            return await self._refreshed(current, send)
+        except (TransportError, AuthenticationError) as exc:
+            failure = exc
+        assert failure is not None
+        expires_at = self._expires_at
+        # Re-read: a concurrent refresh may have replaced the token while this one failed.
+        current = self._access_token if self._access_token is not None else current
+        if current is None or expires_at is None or not self._clock() < expires_at:
+            raise failure  # expired (or never held): the call cannot go on without one
+        logger.warning("could not refresh the OAuth access token for client %s ahead of its "
+                       "expiry (%s); using the current one, valid for %.0fs more",
+                       self.client_id, type(failure).__name__, expires_at - self._clock())
+        return current
 
     async def renewed(self, stale: str, send: Send) -> str | None:
         """After an expired-token 401 for ``stale``: a refreshed token (one refresh however
@@ -337,7 +366,11 @@ class OAuth(TokenSource):
             current = self._access_token
             if current is not None and current != stale and not self.due():
                 return current  # another request's refresh already replaced it
-            task = asyncio.get_running_loop().create_task(self._exchange(send))
+            # In an empty context: the refresh serves every caller, so none of the first
+            # caller's context variables (its trace span, a web framework's request state)
+            # may ride along into the token request or ``on_refresh``.
+            task = asyncio.get_running_loop().create_task(self._exchange(send),
+                                                          context=contextvars.Context())
             self._task = task
             task.add_done_callback(self._finished)
         # Shielded: a caller cancelled while it waits does not cancel everyone's refresh.
@@ -514,7 +547,7 @@ class AuthTransport:
         send = self.inner.send
         refused: AuthenticationError | None = None
         try:
-            token = await self.source.token(send)
+            token = await self._bounded(request, self.source.token(send))
         except AuthenticationError as exc:
             refused = exc
         if refused is not None:
@@ -523,7 +556,7 @@ class AuthTransport:
         if not is_expired_answer(response):
             return response
         try:
-            fresh = await self.source.renewed(token, send)
+            fresh = await self._bounded(request, self.source.renewed(token, send))
         except AuthenticationError as exc:
             refused = exc
         if refused is not None:
@@ -531,6 +564,25 @@ class AuthTransport:
         if fresh is None or fresh == token:
             return response
         return await send(request.replace(token=fresh))
+
+    @staticmethod
+    async def _bounded(request: Request, waiting: Awaitable[_T]) -> _T:
+        """``waiting`` (the wait for a token), bounded by ``request.timeout`` when the
+        request has one (per-call options): a call under a short timeout does not wait out
+        a slow refresh. The refresh itself goes on (it is shielded, and serves every
+        caller); the attempt ends with :class:`TransportTimeoutError`, nothing sent."""
+        if request.timeout is None:
+            return await waiting
+        bound = asyncio.timeout(request.timeout)
+        try:
+            async with bound:
+                return await waiting
+        except TimeoutError:
+            if not bound.expired():
+                raise  # the token source's own failure, not this bound
+        raise TransportTimeoutError(
+            f"timed out after {request.timeout:g}s waiting for the access token; nothing was "
+            "sent", method=request.method, path=request.path, may_have_reached=False)
 
     async def aclose(self) -> None:
         """Let a refresh in progress finish, then close the inner transport. Idempotent."""

@@ -258,8 +258,8 @@ class HubSpot(_Resources):
     ``rate_limit_store="redis://host:6379/0"`` (or the ``HUBENGAGE_RATE_LIMIT_STORE``
     environment variable) keeps the rate budget in Redis, shared by every process and
     machine on the token (``pip install 'hubengage[redis]'``); its keys are named after
-    ``rate_limit_key``, by default a hash of the token (of the app and refresh token for
-    ``OAuth``; a callable needs ``rate_limit_key``). If Redis cannot be reached, calls
+    ``rate_limit_key``, by default a hash of the token (``OAuth`` and a callable need
+    ``rate_limit_key``, e.g. the portal id: their tokens change). If Redis cannot be reached, calls
     fail with ``BudgetStoreError`` (nothing sent), or with ``rate_limit_fallback=True`` the
     client warns and keeps a budget of its own.
 
@@ -460,7 +460,10 @@ class HubSpotView(_Resources):
     def __init__(self, client: HubSpot, options: RequestOptions) -> None:
         self._client = client
         self._options = options
-        self._executor = _OptionsExecutor(client.executor, options)
+        #: What the view stamps on its calls and requests: None when its options are the
+        #: client's (nothing set), so that they share the client's batch queues.
+        self._stamp: RequestOptions | None = None if options == _NO_OPTIONS else options
+        self._executor = _OptionsExecutor(client.executor, self._stamp)
 
     def __repr__(self) -> str:
         return f"HubSpotView({self._client!r}, {self._options!r})"
@@ -495,7 +498,7 @@ class HubSpotView(_Resources):
     async def send(self, request: Request, *, bucket: Bucket = Bucket.BURST) -> Response:
         """Send one raw request through the client's pipeline, under this view's options."""
         self._client.check_open()
-        return await self._client._pipeline.send(request, bucket=bucket, options=self._options)
+        return await self._client._pipeline.send(request, bucket=bucket, options=self._stamp)
 
     async def flush(self) -> None:
         """Wait until every call queued so far on the client has completed."""
@@ -508,7 +511,7 @@ class _OptionsExecutor:
 
     __slots__ = ("_inner", "_options")
 
-    def __init__(self, inner: Executor, options: RequestOptions) -> None:
+    def __init__(self, inner: Executor, options: RequestOptions | None) -> None:
         self._inner = inner
         self._options = options
 
@@ -559,8 +562,9 @@ def _budget_store(
     if key is None:
         if not token:
             raise InvalidInputError(
-                "a shared rate budget needs rate_limit_key= when no access token is known "
-                "(the key is derived from a hash of the token)", field="rate_limit_key")
+                "a shared rate budget needs rate_limit_key= (e.g. the account's portal id) "
+                "unless access_token is a fixed string: the key of a token that changes "
+                "(a callable, OAuth) would change with it", field="rate_limit_key")
         key = budget_key(token)
     from ._budget_redis import RedisStore
 

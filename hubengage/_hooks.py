@@ -40,6 +40,7 @@ The tracing integration (``hubengage._otel``) sees the same events through the
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -154,16 +155,34 @@ class HookRunner:
         return bool(self._request or self._response or self._retry)
 
     async def request(self, request: Request) -> Request:
-        """Run the request hooks; the request to send (a hook's replacement, if any)."""
+        """Run the request hooks; the request to send, with the headers and timeout a hook's
+        replacement set.
+
+        The body is encoded before the hooks run and each hook sees a copy of its JSON: a
+        hook that edits what it was given in place changes neither what is sent nor the
+        calls the batch decoder matches the answer against. Of a replacement, only
+        ``headers`` and ``timeout`` are taken; other changes are logged and ignored.
+        """
+        if not self._request:
+            return request
+        request.body  # noqa: B018 - encoded now: what is sent is what the calls hold
         for hook in self._request:
-            ok, answer = await _call(hook, "request", request)
+            shown = request.replace(json=copy.deepcopy(request.json)) \
+                if request.json is not None else request
+            object.__setattr__(shown, "body", request.body)
+            ok, answer = await _call(hook, "request", shown)
             if not ok or answer is None:
                 continue
-            if isinstance(answer, Request):
-                request = answer
-            else:
+            if not isinstance(answer, Request):
                 logger.error("hubengage: request hook %s returned a %s, not a Request or None; "
                              "ignored", _name(hook), type(answer).__name__)
+                continue
+            if (answer.method, answer.path, answer.params, answer.url) != (
+                    request.method, request.path, request.params, request.url) \
+                    or answer.json != request.json or answer.form != request.form:
+                logger.error("hubengage: request hook %s changed more than headers and "
+                             "timeout; only those are taken", _name(hook))
+            request = request.replace(headers=answer.headers, timeout=answer.timeout)
         return request
 
     async def response(self, request: Request, response: Response) -> None:

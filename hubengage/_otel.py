@@ -169,20 +169,38 @@ class OtelTracer:
         if error is not None:
             attributes["error.type"] = (str(response.status) if response is not None
                                         else type(error).__name__)
-        if span is not None:
-            if response is not None and response.correlation_id:
-                span.set_attribute("hubengage.correlation_id", response.correlation_id)
-            if isinstance(error, RateLimitError) and error.policy_name:
-                span.set_attribute("hubengage.rate_limit.policy", error.policy_name)
-            for key in ("http.response.status_code", "error.type"):
-                if key in attributes:
-                    span.set_attribute(key, attributes[key])
-            if error is not None:
-                span.set_status(self._trace.Status(self._trace.StatusCode.ERROR,
-                                                   _describe(error)))
-            span.end()
-        if attempt.token is not None:
-            self._context.detach(attempt.token)
+        try:
+            if span is not None:
+                self._end_span(span, attributes, response, error)
+        finally:
+            # Whatever the span processors did: the attempt's span must not stay the
+            # caller's current span (every later span of the task would nest under it).
+            if attempt.token is not None:
+                token, attempt.token = attempt.token, None
+                self._context.detach(token)
+            try:
+                self._count(attempt, attributes, error)
+            except Exception:
+                logger.exception("hubengage: OpenTelemetry failed to record a request's "
+                                 "metrics; ignored")
+
+    def _end_span(self, span: Span, attributes: Mapping[str, Any],
+                  response: Response | None, error: BaseException | None) -> None:
+        if response is not None and response.correlation_id:
+            span.set_attribute("hubengage.correlation_id", response.correlation_id)
+        if isinstance(error, RateLimitError) and error.policy_name:
+            span.set_attribute("hubengage.rate_limit.policy", error.policy_name)
+        for key in ("http.response.status_code", "error.type"):
+            if key in attributes:
+                span.set_attribute(key, attributes[key])
+        if error is not None:
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR,
+                                               _describe(error)))
+        span.end()
+
+    def _count(self, attempt: _Attempt, attributes: Mapping[str, Any],
+               error: BaseException | None) -> None:
+        request = attempt.request
         self._requests.add(1, attributes)
         self._duration.record(time.perf_counter() - attempt.started,
                               {**attributes, **self._server})

@@ -298,6 +298,9 @@ class RequestPipeline:
         except BaseException as exc:  # a transport's bug: its span ends all the same
             if trace is not None:
                 trace.end(None, exc)
+            # Whether it reached HubSpot is unknown: the slot stays in the window as if sent,
+            # then frees as any other (a kept slot would block every later call).
+            await self.limiter.release(slot, None)
             raise
         await self.limiter.release(
             slot, response.headers, sent_at=sent_at, received_at=self.clock.now(),

@@ -54,16 +54,35 @@ __all__ = [
 
 
 
+#: The characters of a header name (RFC 9110 ``token``).
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789"
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Headers that frame the message or the connection: the HTTP client's, never a caller's.
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+def _is_control(c: str) -> bool:
+    """A control character no header may hold (tab, allowed in values, aside)."""
+    return (ord(c) < 0x20 and c != "\t") or c == "\x7f"
+
+
 def _check_headers(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Refuse, naming the header, what the HTTP client would refuse or misframe: a name
+    that is not a token, a control character (CR, LF, NUL, ...) in a name or value, the
+    framing headers, ``Authorization`` (the transport's)."""
     if not isinstance(value, Mapping):
         raise InvalidInputError("must be a mapping of header names to values", field="headers")
     for name, text in value.items():
         if (not isinstance(name, str) or not isinstance(text, str) or not name
-                or any(c in name for c in "\r\n: ") or "\r" in text or "\n" in text):
+                or any(c not in _TOKEN_CHARS for c in name)
+                or any(_is_control(c) for c in text)):
             raise InvalidInputError(f"not a valid header: {name!r}", field="headers")
-        if name.lower() == "authorization":
+        lowered = name.lower()
+        if lowered == "authorization":
             raise InvalidInputError("the Authorization header is the transport's",
                                     field="headers")
+        if lowered in _FRAMING_HEADERS:
+            raise InvalidInputError(f"the {name} header is the HTTP client's", field="headers")
 
 
 def _check_timeout(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -119,8 +138,10 @@ class Request:
 
     def with_headers(self, headers: Mapping[str, str]) -> Request:
         """This request with ``headers`` added (replacing ones of the same name), its body
-        not encoded again. ``InvalidInputError`` for ``Authorization`` or a name or value
-        that is not a string without line breaks."""
+        not encoded again. ``InvalidInputError`` for ``Authorization``, ``Host``,
+        ``Content-Length``, ``Transfer-Encoding`` or ``Connection``, a name that is not an
+        HTTP token, or a value holding a control character (CR, LF, NUL, ...; tab is
+        allowed)."""
         replaced = {name.lower() for name in headers if isinstance(name, str)}
         merged = {k: v for k, v in self.headers.items() if k.lower() not in replaced}
         merged.update(headers)
@@ -308,6 +329,7 @@ class AiohttpTransport:
         timeout = self._timeout if request.timeout is None else aiohttp.ClientTimeout(
             total=request.timeout, sock_connect=self._connect_timeout,
             connect=self._connect_timeout)
+        answered = False
         try:
             async with session.request(
                 request.method,
@@ -318,6 +340,7 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=timeout,
             ) as resp:
+                answered = True
                 body = await resp.read()
                 return Response(
                     status=resp.status,
@@ -335,6 +358,16 @@ class AiohttpTransport:
                 path=request.path,
                 # Never connected (refused, DNS): the request cannot have been processed.
                 may_have_reached=not isinstance(exc, aiohttp.ClientConnectorError),
+            )
+        except ValueError as exc:
+            # Before an answer: aiohttp refusing what it was asked to send (a header or URL
+            # it will not put on the wire), before anything was written. Its message is not
+            # repeated: it may quote the refused value, and the token's header is one.
+            error = TransportError(
+                f"the response could not be read ({type(exc).__name__})" if answered else
+                f"the request could not be sent (aiohttp refused it: {type(exc).__name__}); "
+                "nothing was sent",
+                method=request.method, path=request.path, may_have_reached=answered,
             )
         # Raised outside the handler on purpose: aiohttp's exceptions carry the request's
         # headers (the bearer token) in their repr, so none may hang off ours as

@@ -66,7 +66,7 @@ class FlowControl:
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()  # pass the room we were given to the next waiter
-                else:
+                elif waiter in self._waiters:  # a release may have popped it already
                     self._waiters.remove(waiter)
                 raise
             if len(self._live) < self.max_pending:
