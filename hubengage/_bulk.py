@@ -28,6 +28,10 @@ import attrs
 
 from ._errors import (
     AuthenticationError,
+    BudgetStoreError,
+    ClientClosedError,
+    DailyLimitError,
+    DeadlineExceededError,
     HubEngageError,
     InvalidInputError,
     OutcomeUnknownError,
@@ -159,6 +163,17 @@ def halts_run(error: HubEngageError) -> bool:
     return isinstance(error, AuthenticationError | ScopeError) and not error.per_item
 
 
+#: Errors that mean a call was never sent (the daily quota was spent, its deadline passed
+#: waiting for the budget, the shared budget was unreachable, the client closed): for an
+#: input no request carried, its outcome is ``withdrawn`` (safe to send again), not final.
+_NOT_SENT = (DailyLimitError, DeadlineExceededError, BudgetStoreError, ClientClosedError)
+
+
+def _ends_run(error: HubEngageError) -> bool:
+    """Does ``error`` end a run: :func:`halts_run`, or the daily quota is spent."""
+    return halts_run(error) or isinstance(error, DailyLimitError)
+
+
 async def run_bulk(
     items: Iterable[InputT] | AsyncIterable[InputT],
     submit: Submit[InputT],
@@ -186,9 +201,15 @@ async def run_bulk(
     sent are withdrawn at once (``Outcome.withdrawn``), those queued for a rate-limit slot
     or waiting for room included, and those already sent complete and are yielded as usual.
     A stop set while an async source is producing an input takes effect once it has: that
-    input is withdrawn. An error that :func:`halts_run` (the token was rejected) ends the
-    run the same way, except that every input still to come is read and yielded withdrawn
-    with that error, without a request.
+    input is withdrawn. An error that :func:`halts_run` (the token was rejected), or a
+    ``DailyLimitError``, ends the run the same way, except that every input still to come is
+    read and yielded withdrawn with that error, without a request. An input that failed
+    without ever being sent (``DailyLimitError``, ``DeadlineExceededError``,
+    ``BudgetStoreError``, ``ClientClosedError``) is yielded withdrawn with that error.
+
+    An exception raised by the source, ``on_sent`` or ``on_progress`` ends the run as a
+    stop does (no more input is read, the unsent are withdrawn, the sent complete and are
+    yielded); it is then raised from the iterator.
     """
     _ensure_iterable(items, "items")
     if window < 1:
@@ -211,6 +232,10 @@ async def run_bulk(
     #: The input being handed over in the background: index, input, ``submit`` resumed in
     #: a task.
     handing: tuple[int, InputT, asyncio.Future[Any], _Resumed] | None = None
+    #: The first exception of the source, ``on_sent`` or ``on_progress`` (or a bug): the
+    #: run ends as if stopped, then raises it.
+    failure: BaseException | None = None
+    progress_broken = False
 
     def landed(outcome: Outcome[InputT]) -> None:
         if ordered:
@@ -224,10 +249,33 @@ async def run_bulk(
         landed(Outcome(index, value, error=reason, withdrawn=True))
 
     def mark_sent(index: int) -> None:
+        if on_sent is not None:
+            try:
+                on_sent(index)
+            except Exception as exc:  # not sent: the request leaves without it, or not at all
+                fail(exc)
+                raise
         sent.add(index)
         counts.sent += 1
-        if on_sent is not None:
-            on_sent(index)
+
+    def fail(exc: BaseException) -> None:
+        """The source or a callback raised: end the run as a stop would, raise ``exc`` after."""
+        nonlocal failure, exhausted
+        if failure is None:
+            failure = exc
+        exhausted = True
+        if withdrawal is None:
+            withdraw(WithdrawnError(
+                f"withdrawn before it was sent: the run failed ({exc!r})"))
+
+    def unsent(index: int, value: InputT, error: HubEngageError) -> None:
+        """An input that failed before any request carried it."""
+        if isinstance(error, _NOT_SENT):
+            landed(Outcome(index, value, error=error, withdrawn=True))
+        else:  # its own error (InvalidInputError, a failed label lookup): final
+            landed(Outcome(index, value, error=error))
+        if withdrawal is None and _ends_run(error):
+            withdraw(error)
 
     def on_done(index: int, value: InputT, future: asyncio.Future[Any]) -> None:
         in_air.pop(index, None)
@@ -240,10 +288,15 @@ async def run_bulk(
         error = future.exception()
         if error is None:
             landed(Outcome(index, value, record=future.result()))
+        elif not was_sent and isinstance(error, HubEngageError):
+            unsent(index, value, error)
         elif isinstance(error, HubEngageError):
             landed(Outcome(index, value, error=error))
-            if withdrawal is None and halts_run(error):
+            if withdrawal is None and _ends_run(error):
                 withdraw(error)
+        elif not was_sent:  # on_sent raised for it (or a bug before it left): end the run
+            fail(error)
+            withdrawn(index, value)
         else:  # not ours: a bug or a cancellation of the whole run; surface it
             landed(Outcome(index, value, error=HubEngageError(repr(error))))
 
@@ -290,8 +343,12 @@ async def run_bulk(
         except StopIteration as done:
             accepted(index, value, done.value)
             return
-        except InvalidInputError as exc:  # this input fails alone, unsent
-            landed(Outcome(index, value, error=exc))
+        except HubEngageError as exc:  # this input fails alone, unsent (a bad input, a
+            unsent(index, value, exc)  # failed label lookup)
+            return
+        except Exception as exc:  # a bug in submit: end the run, withdraw this input
+            fail(exc)
+            withdrawn(index, value)
             return
         resumed = _Resumed(coro, first)
         task = asyncio.ensure_future(resumed)
@@ -312,14 +369,18 @@ async def run_bulk(
             withdrawn(index, value)
             return
         error = task.exception()
-        if isinstance(error, InvalidInputError):
-            landed(Outcome(index, value, error=error))
+        if isinstance(error, HubEngageError):
+            unsent(index, value, error)
+        elif isinstance(error, Exception):
+            fail(error)
+            withdrawn(index, value)
         elif error is not None:
             raise error
         else:
             accepted(index, value, task.result())
 
     def counted(outcome: Outcome[InputT]) -> Outcome[InputT]:
+        nonlocal progress_broken
         if outcome.withdrawn:
             counts.withdrawn += 1
         elif outcome.error is None:
@@ -328,16 +389,25 @@ async def run_bulk(
             counts.unknown += 1
         else:
             counts.failed += 1
-        if on_progress is not None:
-            on_progress(BulkProgress(read=next_index, sent=counts.sent,
-                                     succeeded=counts.succeeded, failed=counts.failed,
-                                     unknown=counts.unknown, withdrawn=counts.withdrawn))
+        if on_progress is not None and not progress_broken:
+            try:
+                on_progress(BulkProgress(read=next_index, sent=counts.sent,
+                                         succeeded=counts.succeeded, failed=counts.failed,
+                                         unknown=counts.unknown, withdrawn=counts.withdrawn))
+            except Exception as exc:  # called no more; the run ends, then raises it
+                progress_broken = True
+                fail(exc)
         return outcome
 
     watcher: asyncio.Future[Any] | None = None
     if stop is not None:
         watcher = asyncio.ensure_future(stop.wait())
-        watcher.add_done_callback(lambda _: wake.set())
+
+        def stop_seen_now(_: object) -> None:
+            stopped()  # at once, even while the caller holds an outcome
+            wake.set()
+
+        watcher.add_done_callback(stop_seen_now)
     try:
         while True:
             stopped()
@@ -353,6 +423,15 @@ async def run_bulk(
                 except (StopIteration, StopAsyncIteration):
                     exhausted = True
                     break
+                except Exception as exc:  # a broken source: as a stop, then raise it
+                    fail(exc)
+                    break
+                if exhausted:  # stopped or failed while this input was being read
+                    index = next_index
+                    next_index += 1
+                    unyielded += 1
+                    withdrawn(index, value)
+                    break
                 index = next_index
                 next_index += 1
                 unyielded += 1
@@ -367,11 +446,15 @@ async def run_bulk(
                     next_to_yield += 1
                     unyielded -= 1
                     yield counted(outcome)
+                    stopped()
             else:
                 while ready:
                     unyielded -= 1
                     yield counted(ready.popleft())
-            if exhausted and unyielded == 0:
+                    stopped()
+            if exhausted and unyielded == 0 and handing is None:
+                if failure is not None:
+                    raise failure
                 return
             if (ordered and next_to_yield in held) or (not ordered and ready):
                 continue
@@ -385,7 +468,11 @@ async def run_bulk(
             await wake.wait()
     finally:
         if handing is not None:
-            cancel_handing()
+            task = handing[2]
+            if not task.done():
+                cancel_handing()
+            elif not task.cancelled() and task.exception() is None and handing[0] not in sent:
+                task.result().cancel()  # it got its room after the run was left: never sent
         if watcher is not None:
             watcher.cancel()
         for future in list(in_air.values()):

@@ -35,6 +35,8 @@ class Item:
         "on_sent",
         "properties",
         "queue",
+        "queued",
+        "sent",
         "to_id",
         "trace_id",
     )
@@ -56,6 +58,10 @@ class Item:
         self.chain = chain
         self.on_sent = on_sent
         self.finished = False
+        #: Admitted by the sequencer (head of its record's chain): in its queue or a batch.
+        self.queued = False
+        #: In a request that left (or is leaving): its caller can no longer withdraw it.
+        self.sent = False
         # What the multi-status decoder reads (``SentInput``).
         self.key = call.key
         self.properties = call.properties

@@ -148,6 +148,7 @@ class Batcher:
             # HubSpot may treat "A@x.com" and "a@x.com", or "0123" and "123", as one record.
             chain = (call.target.name, call.id_property or "", canonical(call.key))
         item = Item(call, future, queue, trace_id=trace_id, chain=chain, on_sent=on_sent)
+        future.add_done_callback(lambda _: self._withdrawn(item))
         if self._sequencer.admit(item):
             self._enqueue(item)
         return future
@@ -183,6 +184,7 @@ class Batcher:
     # -- queueing ---------------------------------------------------------------------------
 
     def _enqueue(self, item: Item) -> None:
+        item.queued = True
         queue = item.queue
         queue.items.append(item)
         full = queue.full
@@ -194,6 +196,18 @@ class Batcher:
             # request state) may ride along into other callers' batches.
             queue.dispatcher = asyncio.get_running_loop().create_task(
                 self._dispatch(queue), context=contextvars.Context())
+
+    def _withdrawn(self, item: Item) -> None:
+        """The caller's future is done: if it was cancelled before the call was sent, give
+        its place back at once rather than when its queue next drains (which may wait for a
+        rate-limit slot). An item still queued, or drained into a batch not yet sent, is
+        skipped there later (``_finish`` is idempotent)."""
+        if item.finished or item.sent or not item.future.cancelled():
+            return
+        if item.queued:
+            self._finish(item)  # the next call on its record may go: this one never will
+        else:  # behind another call on its record: the chain skips it when its turn comes
+            self._flow.release(item.future)
 
     def _finish(self, item: Item) -> None:
         """Forget a finished (or cancelled) item; queue the next call on its record."""
@@ -354,19 +368,27 @@ class Batcher:
 
         ``request`` is the batch's, if built already (it is rebuilt when a caller left).
         """
-        if any(item.future.done() for item in batch):
-            # Callers cancelled between the drain and now: those items are not sent.
-            for item in batch:
-                if item.future.done():
-                    self._finish(item)
-            batch = [item for item in batch if not item.future.done()]
+        live: list[Item] = []
+        for item in batch:
+            if item.future.done():
+                # Its caller cancelled it between the drain and now (perhaps from an earlier
+                # item's on_sent): it is not sent.
+                self._finish(item)
+                continue
+            if item.on_sent is not None:
+                callback, item.on_sent = item.on_sent, None
+                try:
+                    callback()
+                except Exception as exc:  # e.g. its journal could not be written: not sent
+                    self._resolve(item, exc)
+                    continue
+            item.sent = True
+            live.append(item)
+        if len(live) != len(batch):
+            batch = live
             request = None
             if not batch:
                 return
-        for item in batch:
-            if item.on_sent is not None:
-                callback, item.on_sent = item.on_sent, None
-                callback()
         stats = self._stats
         stats.batches += 1
         stats.items_sent += len(batch)
