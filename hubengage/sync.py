@@ -25,8 +25,13 @@ calling thread (a Jupyter notebook): that loop is simply not used. Blocking call
 after another send one request each; for throughput, use the ``*_many`` methods, which
 batch 100 inputs per request (or the async client, from async code).
 
+A ``*_many`` run's ``stop=`` is a :class:`threading.Event` here (set it from any thread: the
+calling one between outcomes, a signal handler, another thread); an :class:`asyncio.Event`
+is accepted too, as a plain flag: the facade only reads it, never awaits it.
+
 Close it (``close()`` or a ``with`` block): what is queued is sent and the thread ends.
-A client never closed is closed when it is garbage collected or the interpreter exits.
+A client never closed is closed when it is garbage collected (or its resources and the
+iterators they returned are, as they keep it open) or the interpreter exits.
 Event hooks run in the background thread. A call made from that thread (from a hook, or
 from an input iterable a ``*_many`` method is reading) raises ``RuntimeError``: it would wait
 for itself.
@@ -35,11 +40,12 @@ for itself.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import inspect
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from functools import cached_property
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Never, ParamSpec, TypeVar
 
@@ -47,13 +53,19 @@ from . import _client
 from ._account import OwnersResource as AsyncOwnersResource
 from ._account import PropertiesResource as AsyncPropertiesResource
 from ._auth import AccessToken
+from ._bulk import OnProgress, OnSent, Outcome
 from ._clock import Clock
-from ._constants import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT
-from ._errors import ClientClosedError
+from ._constants import (
+    DEFAULT_BULK_WINDOW,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_PENDING,
+    DEFAULT_TIMEOUT,
+)
+from ._errors import ClientClosedError, InvalidInputError
 from ._hooks import EventHooks
 from ._limiter import Bucket, RateLimiter, RateLimits
 from ._pipeline import RequestOptions
-from ._resources import ModelT
+from ._resources import IdT, Inputs, ModelT, PairT, UpdateT, WriteT
 from ._resources import ObjectResource as AsyncObjectResource
 from ._resources import RecordResource as AsyncRecordResource
 from ._retry import RetryConfig
@@ -90,6 +102,13 @@ __all__ = [
 P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: What a sync ``*_many`` accepts as ``stop``: set from any thread.
+Stop = threading.Event | asyncio.Event
+#: How often the facade's loop looks at a ``stop`` event while the caller waits for an outcome.
+_STOP_POLL_SECONDS = 0.02
+#: The longest ``close()`` waits for the loop's leftovers to finish after ``aclose``.
+_WIND_DOWN_SECONDS = 5.0
 
 
 class _Portal:
@@ -130,9 +149,12 @@ class _Portal:
             future.cancel()  # interrupted while waiting (Ctrl-C): stop the call too
             raise
 
-    def iterate(self, factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
+    def iterate(
+        self, factory: Callable[[], AsyncIterator[T]], owner: object = None
+    ) -> Iterator[T]:
         """The items of the async iterator ``factory()`` (made and read in the loop's
-        thread), one by one; closed in the loop when the caller stops early."""
+        thread), one by one; closed in the loop when the caller stops early. ``owner`` (the
+        sync client) is held until the iterator is done with, so it is not closed under it."""
         source: AsyncIterator[T] = self.run(_async_value(factory))
         done = False
 
@@ -156,6 +178,7 @@ class _Portal:
                     self._loop.create_task(aclose())
                 else:
                     self.run(aclose)
+            del owner  # kept alive (in this frame) until here
 
     def close(self, last: Callable[[], Awaitable[None]] | None = None) -> None:
         """Run ``last`` (the client's ``aclose``), then stop the loop and its thread."""
@@ -172,10 +195,15 @@ class _Portal:
             finally:
                 self._closed = True
                 if self._thread.is_alive():
-                    asyncio.run_coroutine_threadsafe(_wind_down(), self._loop).result()
+                    wound = asyncio.run_coroutine_threadsafe(_wind_down(), self._loop)
+                    try:
+                        wound.result(timeout=_WIND_DOWN_SECONDS + 1.0)
+                    except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+                        wound.cancel()  # something on the loop never lets go: leave it
                     self._loop.call_soon_threadsafe(self._loop.stop)
-                    self._thread.join()
-                self._loop.close()
+                    self._thread.join(timeout=_WIND_DOWN_SECONDS)
+                if not self._thread.is_alive():  # else a daemon thread stuck in user code
+                    self._loop.close()
 
 
 def _async_value(factory: Callable[[], T]) -> Callable[[], Awaitable[T]]:
@@ -186,25 +214,78 @@ def _async_value(factory: Callable[[], T]) -> Callable[[], Awaitable[T]]:
 
 
 async def _wind_down() -> None:
-    """Cancel what is left on the loop (nothing, after ``aclose``) and finalise generators."""
+    """Cancel what is left on the loop (nothing, after ``aclose``) and finalise generators,
+    waiting at most ``_WIND_DOWN_SECONDS`` for either (a task that ignores its cancellation,
+    or was never woken, must not keep ``close()`` waiting forever)."""
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
     leftovers = [t for t in asyncio.all_tasks(loop) if t is not current]
     for task in leftovers:
         task.cancel()
     if leftovers:
-        await asyncio.wait(leftovers)
-    await loop.shutdown_asyncgens()
+        await asyncio.wait(leftovers, timeout=_WIND_DOWN_SECONDS)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(loop.shutdown_asyncgens(), timeout=_WIND_DOWN_SECONDS)
+
+
+def _check_stop(stop: object) -> Stop | None:
+    if stop is None or isinstance(stop, threading.Event | asyncio.Event):
+        return stop
+    raise InvalidInputError(
+        f"must be a threading.Event (or an asyncio.Event), not {type(stop).__name__}",
+        field="stop")
+
+
+def _bridged(
+    start: Callable[[asyncio.Event | None], AsyncIterator[T]], stop: Stop | None
+) -> Callable[[], AsyncIterator[T]]:
+    """A factory (called in the loop's thread) of the bulk run ``start(event)``, where
+    ``event`` is an asyncio.Event of the loop set once ``stop`` is. ``stop`` is only read
+    (``is_set()``, safe from any thread): before each outcome is fetched (a stop set by the
+    caller between outcomes takes effect at once) and every ``_STOP_POLL_SECONDS`` while
+    the caller waits (a stop set from another thread or a signal handler)."""
+    if stop is None:
+        return lambda: start(None)
+    flag = stop
+
+    async def run() -> AsyncIterator[T]:
+        event = asyncio.Event()
+
+        async def watch() -> None:
+            # Polled: ``flag`` is set from other threads, so it cannot be awaited here.
+            while not flag.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(_STOP_POLL_SECONDS)
+            event.set()
+
+        watcher = asyncio.create_task(watch())
+        source = start(event)
+        try:
+            while True:
+                if flag.is_set():
+                    event.set()
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            watcher.cancel()
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return run
 
 
 class _Wrapper(Generic[R]):
     """A sync object over an async one, calling it through a portal."""
 
-    __slots__ = ("__weakref__", "_inner", "_portal")
+    __slots__ = ("__weakref__", "_inner", "_owner", "_portal")
 
-    def __init__(self, inner: R, portal: _Portal) -> None:
+    def __init__(self, inner: R, portal: _Portal, owner: _Client) -> None:
         self._inner = inner
         self._portal = portal
+        self._owner = owner  # the sync client stays open (not collected) while this is used
 
     def __repr__(self) -> str:
         return f"sync.{self._inner!r}"
@@ -238,10 +319,27 @@ def _iterating(
 
     def call(self: _Wrapper[R], /, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
         inner = self._inner
-        return self._portal.iterate(lambda: method(inner, *args, **kwargs))
+        return self._portal.iterate(lambda: method(inner, *args, **kwargs), self._owner)
 
     _describe(call, method, "(Synchronous: returns an iterator that fetches as it is read.)")
     return call
+
+
+_SYNC_STOP = """(Synchronous: returns an iterator of outcomes that sends and fetches as it is
+read. ``stop`` is a ``threading.Event``, which may be set from any thread: the calling one
+between outcomes (the run stops before the next is fetched), a signal handler, another
+thread (noticed within a few tens of milliseconds). An ``asyncio.Event`` is accepted as a
+plain flag: only its ``is_set()`` is read, it is never awaited, so setting it from this
+thread is safe too. Anything else raises ``InvalidInputError`` (field ``stop``).)"""
+
+
+def _bulk_doc(original: Callable[..., Any]) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """The async bulk method's docstring, with the sync facade's note on ``stop``."""
+    def describe(method: Callable[P, T]) -> Callable[P, T]:
+        method.__doc__ = f"{original.__doc__ or ''}\n\n{_SYNC_STOP}".strip()
+        return method
+
+    return describe
 
 
 class ObjectResource(_Wrapper[AsyncObjectResource[ModelT]]):
@@ -265,16 +363,121 @@ class ObjectResource(_Wrapper[AsyncObjectResource[ModelT]]):
     update = _blocking(AsyncObjectResource[ModelT].update)
     archive = _blocking(AsyncObjectResource[ModelT].archive)
     upsert = _blocking(AsyncObjectResource[ModelT].upsert)
-    create_many = _iterating(AsyncObjectResource[ModelT].create_many)
-    upsert_many = _iterating(AsyncObjectResource[ModelT].upsert_many)
-    update_many = _iterating(AsyncObjectResource[ModelT].update_many)
-    archive_many = _iterating(AsyncObjectResource[ModelT].archive_many)
-    read_many = _iterating(AsyncObjectResource[ModelT].read_many)
+
+    def _bulk(
+        self, start: Callable[[asyncio.Event | None], AsyncIterator[T]], stop: object
+    ) -> Iterator[T]:
+        """The bulk run ``start(event)`` as an iterator, ``stop`` bridged to ``event``."""
+        flag = _check_stop(stop)  # refused here, at the call, not at the first next()
+        return self._portal.iterate(_bridged(start, flag), self._owner)
+
+    @_bulk_doc(AsyncObjectResource.create_many)
+    def create_many(
+        self,
+        items: Inputs[WriteT],
+        *,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[WriteT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.create_many(
+            items, ordered=ordered, window=window, on_sent=on_sent, stop=event,
+            on_progress=on_progress), stop)
+
+    @_bulk_doc(AsyncObjectResource.upsert_many)
+    def upsert_many(
+        self,
+        items: Inputs[WriteT],
+        *,
+        id_property: str,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[WriteT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.upsert_many(
+            items, id_property=id_property, ordered=ordered, window=window, on_sent=on_sent,
+            stop=event, on_progress=on_progress), stop)
+
+    @_bulk_doc(AsyncObjectResource.update_many)
+    def update_many(
+        self,
+        items: Inputs[UpdateT],
+        *,
+        id_property: str | None = None,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[UpdateT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.update_many(
+            items, id_property=id_property, ordered=ordered, window=window, on_sent=on_sent,
+            stop=event, on_progress=on_progress), stop)
+
+    @_bulk_doc(AsyncObjectResource.archive_many)
+    def archive_many(
+        self,
+        ids: Inputs[IdT],
+        *,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[IdT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.archive_many(
+            ids, ordered=ordered, window=window, on_sent=on_sent, stop=event,
+            on_progress=on_progress), stop)
+
+    @_bulk_doc(AsyncObjectResource.read_many)
+    def read_many(
+        self,
+        ids: Inputs[IdT],
+        *,
+        properties: Sequence[str] | None = None,
+        archived: bool = False,
+        id_property: str | None = None,
+        properties_with_history: Sequence[str] | None = None,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[IdT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.read_many(
+            ids, properties=properties, archived=archived, id_property=id_property,
+            properties_with_history=properties_with_history, ordered=ordered, window=window,
+            stop=event, on_progress=on_progress), stop)
+
     list = _iterating(AsyncObjectResource[ModelT].list)
     search = _iterating(AsyncObjectResource[ModelT].search)
     associate = _blocking(AsyncObjectResource[ModelT].associate)
     unassociate = _blocking(AsyncObjectResource[ModelT].unassociate)
-    associate_many = _iterating(AsyncObjectResource[ModelT].associate_many)
+
+    @_bulk_doc(AsyncObjectResource.associate_many)
+    def associate_many(
+        self,
+        pairs: Inputs[PairT],
+        *,
+        ordered: bool = False,
+        window: int = DEFAULT_BULK_WINDOW,
+        on_sent: OnSent | None = None,
+        stop: Stop | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> Iterator[Outcome[PairT]]:
+        inner = self._inner
+        return self._bulk(lambda event: inner.associate_many(
+            pairs, ordered=ordered, window=window, on_sent=on_sent, stop=event,
+            on_progress=on_progress), stop)
+
     associations = _blocking(AsyncObjectResource[ModelT].associations)
     associations_many = _blocking(AsyncObjectResource[ModelT].associations_many)
     association_labels = _blocking(AsyncObjectResource[ModelT].association_labels)
@@ -325,14 +528,23 @@ class OwnersResource(_Wrapper[AsyncOwnersResource]):
     find = _blocking(AsyncOwnersResource.find)
 
 
-def _wrap(inner: AsyncObjectResource[ModelT], portal: _Portal) -> ObjectResource[ModelT]:
+def _wrap(
+    inner: AsyncObjectResource[ModelT], portal: _Portal, owner: _Client
+) -> ObjectResource[ModelT]:
     if isinstance(inner, AsyncRecordResource):
-        return RecordResource(inner, portal)
-    return ObjectResource(inner, portal)
+        return RecordResource(inner, portal, owner)
+    return ObjectResource(inner, portal, owner)
 
 
 class _Client:
-    """The resources of a sync client and of its views."""
+    """The resources of a sync client and of its views.
+
+    Each resource (and each iterator it returns) holds the client it came from, so the client
+    is not closed under it when the caller keeps only the resource or the iterator. They are
+    made afresh on each access rather than cached on the client: a cached one would make a
+    reference cycle, and the client would then be closed by the cyclic garbage collector,
+    whenever and in whichever thread it runs, rather than as soon as the last user drops it.
+    """
 
     def __init__(self, core: _client.HubSpot | _client.HubSpotView, portal: _Portal) -> None:
         self._core = core
@@ -367,71 +579,71 @@ class _Client:
 
     def objects(self, object_type: str) -> ObjectResource[PropertyModel]:
         """The resource for any object type, by name (``"deals"``) or type id (``"0-3"``)."""
-        return _wrap(self._core.objects(object_type), self._portal)
+        return _wrap(self._core.objects(object_type), self._portal, self)
 
     def properties(self, object_type: str) -> PropertiesResource:
         """The property definitions of an object type."""
-        return PropertiesResource(self._core.properties(object_type), self._portal)
+        return PropertiesResource(self._core.properties(object_type), self._portal, self)
 
-    @cached_property
+    @property
     def owners(self) -> OwnersResource:
         """The account's owners."""
-        return OwnersResource(self._core.owners, self._portal)
+        return OwnersResource(self._core.owners, self._portal, self)
 
-    @cached_property
+    @property
     def emails(self) -> ObjectResource[Email]:
         """Email engagements (``0-49``)."""
-        return ObjectResource(self._core.emails, self._portal)
+        return ObjectResource(self._core.emails, self._portal, self)
 
-    @cached_property
+    @property
     def postal_mail(self) -> ObjectResource[PostalMail]:
         """Postal mail engagements (``0-116``)."""
-        return ObjectResource(self._core.postal_mail, self._portal)
+        return ObjectResource(self._core.postal_mail, self._portal, self)
 
-    @cached_property
+    @property
     def communications(self) -> ObjectResource[Communication]:
         """Communications: WhatsApp, LinkedIn and SMS messages (``0-18``)."""
-        return ObjectResource(self._core.communications, self._portal)
+        return ObjectResource(self._core.communications, self._portal, self)
 
-    @cached_property
+    @property
     def calls(self) -> ObjectResource[CallModel]:
         """Call engagements (``0-48``)."""
-        return ObjectResource(self._core.calls, self._portal)
+        return ObjectResource(self._core.calls, self._portal, self)
 
-    @cached_property
+    @property
     def meetings(self) -> ObjectResource[Meeting]:
         """Meeting engagements (``0-47``)."""
-        return ObjectResource(self._core.meetings, self._portal)
+        return ObjectResource(self._core.meetings, self._portal, self)
 
-    @cached_property
+    @property
     def notes(self) -> ObjectResource[Note]:
         """Note engagements (``0-46``)."""
-        return ObjectResource(self._core.notes, self._portal)
+        return ObjectResource(self._core.notes, self._portal, self)
 
-    @cached_property
+    @property
     def tasks(self) -> ObjectResource[Task]:
         """Task engagements (``0-27``)."""
-        return ObjectResource(self._core.tasks, self._portal)
+        return ObjectResource(self._core.tasks, self._portal, self)
 
-    @cached_property
+    @property
     def contacts(self) -> RecordResource[Never]:
         """Contacts (``0-1``)."""
-        return RecordResource(self._core.contacts, self._portal)
+        return RecordResource(self._core.contacts, self._portal, self)
 
-    @cached_property
+    @property
     def companies(self) -> RecordResource[Never]:
         """Companies (``0-2``)."""
-        return RecordResource(self._core.companies, self._portal)
+        return RecordResource(self._core.companies, self._portal, self)
 
-    @cached_property
+    @property
     def deals(self) -> RecordResource[Never]:
         """Deals (``0-3``)."""
-        return RecordResource(self._core.deals, self._portal)
+        return RecordResource(self._core.deals, self._portal, self)
 
-    @cached_property
+    @property
     def tickets(self) -> RecordResource[Never]:
         """Tickets (``0-5``)."""
-        return RecordResource(self._core.tickets, self._portal)
+        return RecordResource(self._core.tickets, self._portal, self)
 
 
 class HubSpot(_Client):

@@ -333,9 +333,6 @@ async def test_a_transport_bug_does_not_leak_its_rate_limit_slot() -> None:
 # -- the sync facade ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect, not fixed yet: sync resources and iterators hold no reference to their "
-    "client, whose finalizer closes it"))
 def test_a_sync_resource_or_iterator_keeps_its_client_open() -> None:
     # The async resources keep their client alive; the sync ones only hold the portal, so
     # the client's finalizer closes it under them as soon as the client object is dropped.
@@ -378,9 +375,6 @@ print("closed", flush=True)
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect, not fixed yet: the sync facade has no thread-safe stop (an asyncio.Event "
-    "set from the caller's thread)"))
 def test_a_sync_bulk_run_can_be_stopped_from_the_calling_thread() -> None:
     # `stop` is an asyncio.Event that the facade's hidden loop waits on; a script can only set
     # it from its own thread (or a signal handler there), which asyncio forbids. Under asyncio's
